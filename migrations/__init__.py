@@ -1,0 +1,1 @@
+"""Alembic migrations: one history per store, each versioned in its own schema."""

@@ -1,0 +1,1 @@
+"""Tables of the three stores, the engines that reach them, and the queries over them."""

@@ -1,0 +1,44 @@
+"""One SQLModel base per store, each with its own metadata and PostgreSQL schema."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+
+from models.stores import Store
+
+_NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _registry(store: Store) -> registry:
+    return registry(metadata=MetaData(schema=store.schema, naming_convention=_NAMING))
+
+
+class CoreTable(SQLModel, registry=_registry(Store.CORE)):
+    pass
+
+
+class ImmunizationTable(SQLModel, registry=_registry(Store.IMMUNIZATION)):
+    pass
+
+
+class TestingTable(SQLModel, registry=_registry(Store.TESTING)):
+    pass
+
+
+METADATA = {
+    Store.CORE: CoreTable.metadata,
+    Store.IMMUNIZATION: ImmunizationTable.metadata,
+    Store.TESTING: TestingTable.metadata,
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

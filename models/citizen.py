@@ -1,0 +1,48 @@
+"""Citizens and their identifiers (core store)."""
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from models.base import CoreTable, utcnow
+from models.identifiers import IdentifierKind
+
+
+class Citizen(CoreTable, table=True):
+    __tablename__ = "citizens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    full_name: str = Field(max_length=200)
+    date_of_birth: date | None = None
+    # The OTP-verified login phone, in its normalised 10-digit form.
+    phone: str = Field(max_length=10, sa_column_kwargs={"unique": True})
+    province_code: str | None = Field(default=None, max_length=2)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class CitizenIdentifier(CoreTable, table=True):
+    """An identifier a citizen holds; only verified ones ever link a record."""
+
+    __tablename__ = "citizen_identifiers"
+    __table_args__ = (
+        sa.UniqueConstraint("citizen_id", "kind", "value"),
+        # A verified national ID or insurance number belongs to one citizen only.
+        sa.Index(
+            "uq_citizen_identifiers_verified_value",
+            "kind",
+            "value",
+            unique=True,
+            postgresql_where=sa.text("verified AND kind <> 'PHONE'"),
+        ),
+        sa.Index("ix_citizen_identifiers_kind_value", "kind", "value"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    citizen_id: uuid.UUID = Field(foreign_key="citizens.id", ondelete="CASCADE", index=True)
+    kind: IdentifierKind = Field(sa_type=sa.String(8))
+    value: str = Field(max_length=20)
+    verified: bool = False
+    verified_by: str | None = Field(default=None, max_length=100)
+    verified_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

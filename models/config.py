@@ -1,0 +1,71 @@
+"""The one place that reads the environment."""
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HEALTHGRAPH_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("./data")
+
+    core_database_url: str | None = None
+    immunization_database_url: str | None = None
+    testing_database_url: str | None = None
+
+    # Seconds to wait for a store before its field fails with STORE_UNAVAILABLE.
+    store_connect_timeout: float = Field(default=3.0, gt=0)
+    store_statement_timeout: float = Field(default=5.0, gt=0)
+    store_pool_size: int = Field(default=10, ge=1)
+
+    jwt_issuer: str = "healthgraph"
+    jwt_audience: str = "healthgraph-app"
+    jwt_keys_dir: Path | None = None
+    access_token_minutes: int = Field(default=15, ge=1)
+
+    @field_validator("core_database_url", "immunization_database_url", "testing_database_url")
+    @classmethod
+    def _plain_postgres_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _all_urls_or_none(self) -> "Settings":
+        urls = (self.core_database_url, self.immunization_database_url, self.testing_database_url)
+        if any(urls) and not all(urls):
+            raise ValueError(
+                "set all three of HEALTHGRAPH_CORE_DATABASE_URL, "
+                "HEALTHGRAPH_IMMUNIZATION_DATABASE_URL and HEALTHGRAPH_TESTING_DATABASE_URL, "
+                "or none of them to use the embedded PostgreSQL"
+            )
+        return self
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return not any(
+            (self.core_database_url, self.immunization_database_url, self.testing_database_url)
+        )
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.jwt_keys_dir or self.data_dir / "keys"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

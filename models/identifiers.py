@@ -1,0 +1,116 @@
+"""Vietnamese identifiers as typed at sites: national IDs, insurance numbers, phones."""
+
+import re
+from enum import StrEnum
+
+
+class IdentifierKind(StrEnum):
+    CCCD = "CCCD"  # 12-digit citizen identity card
+    CMND = "CMND"  # older 9-digit identity card
+    BHYT = "BHYT"  # health-insurance number
+    PHONE = "PHONE"
+
+
+class InvalidIdentifier(ValueError):
+    pass
+
+
+# 2018 renumbering of 11-digit mobile numbers to 10 digits.
+_OLD_MOBILE_PREFIXES = {
+    **{f"016{d}": f"03{d}" for d in "23456789"},
+    "0120": "070",
+    "0121": "079",
+    "0122": "077",
+    "0126": "076",
+    "0128": "078",
+    "0123": "083",
+    "0124": "084",
+    "0125": "085",
+    "0127": "081",
+    "0129": "082",
+    "0186": "056",
+    "0188": "058",
+    "0199": "059",
+}
+_MOBILE = re.compile(r"0[35789]\d{8}")
+_SEPARATORS = re.compile(r"[\s.\-()]")
+_BHYT = re.compile(r"[A-Z]{2}\d\d{2}\d{10}")
+
+
+def normalize_phone(raw: str) -> str:
+    """Return the 10-digit domestic form (0 + 9 digits) of a Vietnamese mobile number."""
+    digits = _SEPARATORS.sub("", raw.strip())
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) in (11, 12):
+        digits = "0" + digits[2:]
+    if not digits.isdigit():
+        raise InvalidIdentifier("a phone number has only digits, spaces, dots, dashes and +84")
+    if len(digits) == 11:
+        new_prefix = _OLD_MOBILE_PREFIXES.get(digits[:4])
+        if new_prefix is None:
+            raise InvalidIdentifier("an 11-digit number must start with a pre-2018 mobile prefix")
+        digits = new_prefix + digits[4:]
+    if not _MOBILE.fullmatch(digits):
+        raise InvalidIdentifier(
+            "a Vietnamese mobile number is 10 digits starting with 03, 05, 07, 08 or 09 "
+            "(or +84 and 9 digits)"
+        )
+    return digits
+
+
+def normalize_phone_or_none(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        return normalize_phone(raw)
+    except InvalidIdentifier:
+        return None
+
+
+def national_id_kind(value: str) -> IdentifierKind:
+    digits = value.strip()
+    if not digits.isdigit():
+        raise InvalidIdentifier("a national ID has only digits")
+    if len(digits) == 12:
+        return IdentifierKind.CCCD
+    if len(digits) == 9:
+        return IdentifierKind.CMND
+    raise InvalidIdentifier("a national ID is a 12-digit CCCD or a 9-digit CMND")
+
+
+def normalize_national_id(raw: str) -> tuple[IdentifierKind, str]:
+    value = _SEPARATORS.sub("", raw.strip())
+    return national_id_kind(value), value
+
+
+def normalize_national_id_or_none(raw: str | None) -> tuple[IdentifierKind, str] | None:
+    if not raw:
+        return None
+    try:
+        return normalize_national_id(raw)
+    except InvalidIdentifier:
+        return None
+
+
+def normalize_insurance_number(raw: str) -> str:
+    value = _SEPARATORS.sub("", raw.strip()).upper()
+    if not _BHYT.fullmatch(value):
+        raise InvalidIdentifier(
+            "a health-insurance number is 15 characters: 2 letters, 1 digit, "
+            "a 2-digit province code and 10 digits"
+        )
+    return value
+
+
+def normalize_insurance_number_or_none(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        return normalize_insurance_number(raw)
+    except InvalidIdentifier:
+        return None
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "*" * (len(phone) - 6) + phone[-3:]

