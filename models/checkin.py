@@ -1,12 +1,15 @@
 """Check-ins at venues, partitioned by month of check-in (core store)."""
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from models.base import CoreTable, utcnow
@@ -71,7 +74,72 @@ def months_between(first: date, last: date) -> list[date]:
     return months
 
 
-async def ensure_partitions(connection: Any, first: date, last: date) -> None:
+async def ensure_partitions(connection: AsyncConnection, first: date, last: date) -> None:
     """Create the monthly partitions covering first..last (an AsyncConnection)."""
     for month in months_between(first, last):
         await connection.execute(sa.text(partition_ddl(month)))
+
+
+@dataclass(frozen=True)
+class CheckInPageKey:
+    citizen_id: uuid.UUID
+    limit: int
+    after_at: datetime | None = None
+    after_id: uuid.UUID | None = None
+
+
+_PAGES = sa.text(
+    """
+    SELECT k.ord, c.id, c.checked_in_at, c.method, c.declaration,
+           v.id AS venue_id, v.code AS venue_code, v.name AS venue_name,
+           v.kind AS venue_kind, v.province_code AS venue_province_code,
+           v.address AS venue_address
+    FROM unnest(CAST(:citizens AS uuid[]), CAST(:after_ats AS timestamptz[]),
+                CAST(:after_ids AS uuid[]), CAST(:limits AS int[]))
+         WITH ORDINALITY AS k(citizen_id, after_at, after_id, lim, ord)
+    CROSS JOIN LATERAL (
+        SELECT ci.id, ci.checked_in_at, ci.method, ci.declaration, ci.venue_id
+        FROM core.check_ins ci
+        WHERE ci.citizen_id = k.citizen_id
+          AND (k.after_at IS NULL OR (ci.checked_in_at, ci.id) < (k.after_at, k.after_id))
+        ORDER BY ci.checked_in_at DESC, ci.id DESC
+        LIMIT k.lim
+    ) c
+    JOIN core.venues v ON v.id = c.venue_id
+    ORDER BY k.ord, c.checked_in_at DESC, c.id DESC
+    """
+)
+
+
+async def check_in_pages(
+    core: AsyncConnection, keys: Sequence[CheckInPageKey]
+) -> list[list[sa.Row[Any]]]:
+    """For each key, up to key.limit check-ins (with venue), newest first."""
+    result = await core.execute(
+        _PAGES,
+        {
+            "citizens": [key.citizen_id for key in keys],
+            "after_ats": [key.after_at for key in keys],
+            "after_ids": [key.after_id for key in keys],
+            "limits": [key.limit for key in keys],
+        },
+    )
+    pages: list[list[sa.Row[Any]]] = [[] for _ in keys]
+    for row in result.all():
+        pages[row.ord - 1].append(row)
+    return pages
+
+
+async def check_ins_by_ids(core: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    """Check-ins (with venue and owner) by ID, for node lookups."""
+    query = sa.text(
+        """
+        SELECT c.id, c.citizen_id, c.checked_in_at, c.method, c.declaration,
+               v.id AS venue_id, v.code AS venue_code, v.name AS venue_name,
+               v.kind AS venue_kind, v.province_code AS venue_province_code,
+               v.address AS venue_address
+        FROM core.check_ins c JOIN core.venues v ON v.id = c.venue_id
+        WHERE c.id = ANY(CAST(:ids AS uuid[]))
+        """
+    )
+    return list((await core.execute(query, {"ids": list(ids)})).all())

@@ -1,9 +1,12 @@
 """Citizens and their identifiers (core store)."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from models.base import CoreTable, utcnow
@@ -46,3 +49,16 @@ class CitizenIdentifier(CoreTable, table=True):
     verified: bool = False
     verified_by: str | None = Field(default=None, max_length=100)
     verified_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+async def citizens_by_ids(core: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    table = Citizen.__table__
+    query = sa.select(
+        table.c.id, table.c.full_name, table.c.date_of_birth, table.c.phone, table.c.province_code
+    ).where(table.c.id.in_(ids))
+    return list((await core.execute(query)).all())
+
+
+async def citizen_id_by_phone(core: AsyncConnection, phone: str) -> uuid.UUID | None:
+    table = Citizen.__table__
+    return (await core.execute(sa.select(table.c.id).where(table.c.phone == phone))).scalar()

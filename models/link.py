@@ -6,10 +6,12 @@ lookup and unmatched ones form the province operators' reconciliation queue.
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from models.base import CoreTable, utcnow
@@ -106,3 +108,32 @@ def upsert_links_statement(rows: list[dict[str, object]]) -> sa.Insert:
         set_=refreshed,
         where=table.c.decided_by.is_(None),
     )
+
+
+async def linked_record_ids(
+    core: AsyncConnection, citizen_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[RecordStore, list[uuid.UUID]]]:
+    """Each citizen's linked records, by store."""
+    table = RecordLink.__table__
+    query = sa.select(table.c.citizen_id, table.c.store, table.c.record_id).where(
+        table.c.citizen_id.in_(citizen_ids), table.c.status == LinkStatus.LINKED.value
+    )
+    found: dict[uuid.UUID, dict[RecordStore, list[uuid.UUID]]] = {
+        citizen_id: {store: [] for store in RecordStore} for citizen_id in citizen_ids
+    }
+    for citizen_id, store, record_id in (await core.execute(query)).all():
+        found[citizen_id][RecordStore(store)].append(record_id)
+    return found
+
+
+async def owner_of(
+    core: AsyncConnection, store: RecordStore, record_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The citizen each linked record belongs to."""
+    table = RecordLink.__table__
+    query = sa.select(table.c.record_id, table.c.citizen_id).where(
+        table.c.store == store.value,
+        table.c.record_id.in_(record_ids),
+        table.c.status == LinkStatus.LINKED.value,
+    )
+    return {record_id: citizen_id for record_id, citizen_id in (await core.execute(query)).all()}

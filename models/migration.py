@@ -58,7 +58,7 @@ async def check_migrated(store: Store, connection: AsyncConnection) -> None:
         )
 
 
-def ensure_check_in_partitions(core_url: str, months_back: int = 13, months_ahead: int = 3) -> None:
+def ensure_check_in_partitions(core_url: str, months_back: int = 2, months_ahead: int = 2) -> None:
     """Create the monthly check-in partitions around today (idempotent)."""
     from datetime import UTC, date, datetime
 

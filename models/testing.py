@@ -1,10 +1,13 @@
 """Samples (single or pooled), their results, and labs (testing store)."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from models.base import TestingTable, utcnow
@@ -58,3 +61,27 @@ class Sample(TestingTable, table=True):
     date_of_birth: date | None = None
     province_code: str = Field(max_length=2, index=True)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+async def samples_by_ids(testing: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    """Samples with their lab's name, newest first."""
+    samples = Sample.__table__
+    labs = Lab.__table__
+    query = (
+        sa.select(
+            samples.c.id,
+            samples.c.sample_code,
+            samples.c.test_type,
+            samples.c.pooled,
+            samples.c.pool_code,
+            samples.c.collected_at,
+            samples.c.collection_site,
+            samples.c.result,
+            samples.c.resulted_at,
+            labs.c.name.label("lab_name"),
+        )
+        .outerjoin(labs, labs.c.code == samples.c.lab_code)
+        .where(samples.c.id.in_(ids))
+        .order_by(samples.c.collected_at.desc(), samples.c.id.desc())
+    )
+    return list((await testing.execute(query)).all())

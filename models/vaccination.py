@@ -1,11 +1,14 @@
 """Vaccination records as captured at sites, and the vaccine catalog (immunization store)."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from models.base import ImmunizationTable, utcnow
@@ -72,3 +75,75 @@ VACCINE_CATALOG = (
     VaccineCatalogEntry("Ad26.COV2.S", "Janssen", "Jcovden", "Janssen", 1),
     VaccineCatalogEntry("CIGB-66", "Abdala", "Abdala", "CIGB", 3),
 )
+
+
+async def valid_records_by_ids(
+    immunization: AsyncConnection, ids: Sequence[uuid.UUID]
+) -> list[sa.Row[Any]]:
+    """Valid records with their vaccine, oldest dose first."""
+    records = VaccinationRecord.__table__
+    vaccines = Vaccine.__table__
+    query = (
+        sa.select(
+            records.c.id,
+            records.c.dose_number,
+            records.c.administered_at,
+            records.c.lot_number,
+            records.c.site_name,
+            records.c.province_code,
+            vaccines.c.code.label("vaccine_code"),
+            vaccines.c.name.label("vaccine_name"),
+            vaccines.c.brand_names.label("vaccine_brand_names"),
+            vaccines.c.manufacturer.label("vaccine_manufacturer"),
+            vaccines.c.primary_series_doses.label("vaccine_primary_series_doses"),
+        )
+        .join(vaccines, vaccines.c.code == records.c.vaccine_code)
+        .where(records.c.id.in_(ids), records.c.status == RecordStatus.VALID.value)
+        .order_by(records.c.administered_at, records.c.id)
+    )
+    return list((await immunization.execute(query)).all())
+
+
+async def all_vaccines(immunization: AsyncConnection) -> list[sa.Row[Any]]:
+    vaccines = Vaccine.__table__
+    return list((await immunization.execute(sa.select(vaccines).order_by(vaccines.c.code))).all())
+
+
+class SeriesRole(StrEnum):
+    PRIMARY = "PRIMARY"
+    BOOSTER = "BOOSTER"
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    roles: list[SeriesRole]
+    primary_complete: bool
+    completed_at: datetime | None
+
+    @property
+    def doses(self) -> int:
+        return len(self.roles)
+
+    @property
+    def boosters(self) -> int:
+        return self.roles.count(SeriesRole.BOOSTER)
+
+
+def summarise_series(doses: Sequence[tuple[datetime, int]]) -> SeriesSummary:
+    """Given (administered_at, primary_series_doses of its vaccine) oldest first.
+
+    Mixed series count: the primary series is complete at the first dose whose
+    position in the series reaches the dose count its own vaccine requires (so
+    AstraZeneca then Pfizer completes at dose 2, Janssen at dose 1, Abdala at
+    dose 3). Every later dose is a booster.
+    """
+    roles: list[SeriesRole] = []
+    completed_at: datetime | None = None
+    for position, (administered_at, required) in enumerate(doses, start=1):
+        if completed_at is not None:
+            roles.append(SeriesRole.BOOSTER)
+            continue
+        roles.append(SeriesRole.PRIMARY)
+        if position >= required:
+            completed_at = administered_at
+    return SeriesSummary(roles, completed_at is not None, completed_at)

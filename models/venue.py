@@ -1,10 +1,13 @@
 """Venues where citizens check in (core store)."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from models.base import CoreTable, utcnow
@@ -34,3 +37,8 @@ class Venue(CoreTable, table=True):
     province_code: str = Field(max_length=2, index=True)
     address: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+async def venues_by_codes(core: AsyncConnection, codes: Sequence[str]) -> list[sa.Row[Any]]:
+    table = Venue.__table__
+    return list((await core.execute(sa.select(table).where(table.c.code.in_(codes)))).all())

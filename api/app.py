@@ -1,0 +1,98 @@
+"""The Starlette application: GraphQL, health, readiness, metrics and JWKS."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.context import Services
+from api.graphql_app import HealthGraphQL
+from api.metrics import MetricsMiddleware, metrics
+from api.stores import is_unavailable
+from auth.tokens import TokenIssuer
+from models.config import Settings, get_settings
+from models.migration import StoreNotMigrated, check_migrated
+from models.stores import Engines, Store, StoreUrls, redact, resolve_urls
+
+log = logging.getLogger("healthgraph")
+
+
+async def _check_store(engines: Engines, store: Store) -> None:
+    """Refuse to serve an unmigrated store; a store that is down only gets a warning."""
+    try:
+        async with engines[store].connect() as connection:
+            await check_migrated(store, connection)
+    except StoreNotMigrated:
+        raise
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("the %s store is unreachable at start-up (%s)", store.value, redact(engines.urls[store]))
+
+
+async def check_stores(engines: Engines) -> None:
+    await asyncio.gather(*(_check_store(engines, store) for store in Store))
+
+
+async def _store_state(engines: Engines, store: Store) -> str:
+    try:
+        await asyncio.wait_for(engines.ping(store), timeout=2)
+    except Exception as error:
+        log.warning("readiness: %s store down: %s", store.value, error.__class__.__name__)
+        return "unavailable"
+    return "ok"
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    engines: Engines = request.app.state.services.engines
+    states = await asyncio.gather(*(_store_state(engines, store) for store in Store))
+    stores = dict(zip((store.value for store in Store), states, strict=True))
+    ready = all(state == "ok" for state in states)
+    return JSONResponse(
+        {"status": "ready" if ready else "degraded", "stores": stores},
+        status_code=200 if ready else 503,
+    )
+
+
+async def jwks(request: Request) -> JSONResponse:
+    issuer: TokenIssuer = request.app.state.services.issuer
+    return JSONResponse(issuer.jwks(), headers={"cache-control": "public, max-age=300"})
+
+
+def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engines = Engines(urls or resolve_urls(settings), settings)
+        try:
+            await check_stores(engines)
+            services = Services(engines=engines, issuer=TokenIssuer.from_settings(settings))
+            app.state.services = services
+            graphql.services = services
+            yield
+        finally:
+            await engines.dispose()
+
+    graphql = HealthGraphQL(services=None)  # type: ignore[arg-type]
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            Route("/.well-known/jwks.json", jwks),
+        ],
+        middleware=[Middleware(MetricsMiddleware)],
+        lifespan=lifespan,
+    )

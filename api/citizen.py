@@ -1,0 +1,131 @@
+"""The citizen and everything the app shows them, read across the three stores."""
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any, Self
+
+import strawberry
+from sqlalchemy import Row
+from strawberry import relay
+
+from api.checkin import CheckInConnection, check_in_from_row
+from api.errors import StoreUnavailable
+from api.connections import after_position, build_connection
+from api.nodes import load_nodes
+from api.pagination import decode_cursor, page_size
+from api.testing import TestResultConnection, test_result_from_row
+from api.vaccination import (
+    Vaccination,
+    VaccinationStatus,
+    status_from_rows,
+    vaccinations_from_rows,
+)
+from auth.permissions import IsCitizen
+from models.checkin import CheckInPageKey
+from models.identifiers import mask_phone
+
+TEST_CURSOR = "test"
+CHECK_IN_CURSOR = "checkin"
+
+
+@strawberry.type
+class Citizen(relay.Node):
+    id: relay.NodeID[str]
+    full_name: str
+    date_of_birth: dt.date | None
+    phone_masked: str
+    province_code: str | None
+
+    @strawberry.field(description="Valid doses linked to this citizen, oldest first.")
+    async def vaccinations(self, info: strawberry.Info) -> list[Vaccination] | None:
+        rows = await info.context.loaders.vaccinations.load(uuid.UUID(self.id))
+        return vaccinations_from_rows(rows)
+
+    @strawberry.field
+    async def vaccination_status(self, info: strawberry.Info) -> VaccinationStatus | None:
+        rows = await info.context.loaders.vaccinations.load(uuid.UUID(self.id))
+        return status_from_rows(rows)
+
+    @strawberry.field(description="Test results, newest sample first.")
+    async def test_results(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> TestResultConnection | None:
+        size = page_size(first)
+        position = decode_cursor(TEST_CURSOR, after)
+        rows = await info.context.loaders.test_results.load(uuid.UUID(self.id))
+        remaining = after_position(rows, "collected_at", position)
+        return build_connection(
+            TestResultConnection,
+            TEST_CURSOR,
+            remaining[: size + 1],
+            size,
+            "collected_at",
+            test_result_from_row,
+            has_previous=position is not None,
+        )
+
+    @strawberry.field(description="Check-ins, newest first.")
+    async def check_ins(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> CheckInConnection | None:
+        size = page_size(first)
+        position = decode_cursor(CHECK_IN_CURSOR, after)
+        key = CheckInPageKey(
+            citizen_id=uuid.UUID(self.id),
+            limit=size + 1,
+            after_at=position.at if position else None,
+            after_id=position.id if position else None,
+        )
+        rows = await info.context.loaders.check_in_page.load(key)
+        return build_connection(
+            CheckInConnection,
+            CHECK_IN_CURSOR,
+            rows,
+            size,
+            "checked_in_at",
+            check_in_from_row,
+            has_previous=position is not None,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await load_nodes(_visible_citizens(info), node_ids)
+        return [citizen_from_row(row) if row is not None else None for row in rows]
+
+
+class _VisibleCitizens:
+    """Citizens by ID, where one the caller may not see looks like one that does not exist."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    async def load_many(self, ids: list[uuid.UUID]) -> list[Row[Any] | None]:
+        rows = await asyncio.gather(*(self.loader.load(i) for i in ids), return_exceptions=True)
+        for row in rows:
+            if isinstance(row, StoreUnavailable):
+                raise row
+        return [row if isinstance(row, Row) else None for row in rows]
+
+
+def _visible_citizens(info: strawberry.Info) -> _VisibleCitizens:
+    return _VisibleCitizens(info.context.loaders.citizen)
+
+
+def citizen_from_row(row: Row[Any]) -> Citizen:
+    return Citizen(
+        id=str(row.id),
+        full_name=row.full_name,
+        date_of_birth=row.date_of_birth,
+        phone_masked=mask_phone(row.phone),
+        province_code=row.province_code,
+    )
+
+
+@strawberry.field(permission_classes=[IsCitizen], description="The signed-in citizen.")
+async def me(info: strawberry.Info) -> Citizen | None:
+    row = await info.context.loaders.citizen.load(info.context.principal.citizen_id)
+    return citizen_from_row(row) if row is not None else None

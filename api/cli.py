@@ -1,0 +1,189 @@
+"""The `healthgraph` program: serve, migrate, seed, token, export-schema."""
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from models.config import Settings, get_settings
+from models.stores import StoreUrls, redact, resolve_urls
+
+SCHEMA_FILE = Path("schema.graphql")
+log = logging.getLogger("healthgraph")
+
+
+def _urls(settings: Settings) -> StoreUrls:
+    urls = resolve_urls(settings)
+    if settings.uses_embedded_postgres:
+        # Worker processes read the same settings: point them at the server started here.
+        os.environ["HEALTHGRAPH_CORE_DATABASE_URL"] = urls.core
+        os.environ["HEALTHGRAPH_IMMUNIZATION_DATABASE_URL"] = urls.immunization
+        os.environ["HEALTHGRAPH_TESTING_DATABASE_URL"] = urls.testing
+        get_settings.cache_clear()
+    return urls
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from models.migration import migrate
+
+    urls = _urls(settings)
+    migrate(urls)
+    for store, url in urls.items():
+        print(f"{store.value}: migrated ({redact(url)})")
+    return 0
+
+
+async def _seed(urls: StoreUrls, settings: Settings, citizens: int) -> str:
+    from models.seed import AlreadySeeded, seed
+    from models.stores import Engines
+
+    engines = Engines(urls, settings)
+    try:
+        summary = await seed(engines, citizens, progress=lambda line: print(line, flush=True))
+    except AlreadySeeded:
+        return "already seeded: nothing changed"
+    finally:
+        await engines.dispose()
+    return (
+        f"seeded {summary.citizens} citizens, {summary.vaccination_records} vaccination records, "
+        f"{summary.samples} samples, {summary.venues} venues, {summary.check_ins} check-ins "
+        f"({summary.unmatched_records} records unmatched)"
+    )
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    urls = _urls(settings)
+    if settings.uses_embedded_postgres:
+        from models.migration import migrate
+
+        migrate(urls)
+    print(asyncio.run(_seed(urls, settings, args.citizens)))
+    return 0
+
+
+async def _token_for(urls: StoreUrls, settings: Settings, phone: str) -> str | None:
+    from auth.tokens import TokenIssuer
+    from models.citizen import citizen_id_by_phone
+    from models.stores import Engines, Store
+
+    engines = Engines(urls, settings)
+    try:
+        async with engines[Store.CORE].connect() as core:
+            citizen_id = await citizen_id_by_phone(core, phone)
+    finally:
+        await engines.dispose()
+    return TokenIssuer.from_settings(settings).issue(citizen_id) if citizen_id else None
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from models.identifiers import InvalidIdentifier, normalize_phone
+
+    try:
+        phone = normalize_phone(args.phone)
+    except InvalidIdentifier as error:
+        print(f"healthgraph token: {error}", file=sys.stderr)
+        return 2
+    token = asyncio.run(_token_for(_urls(settings), settings, phone))
+    if token is None:
+        print(f"healthgraph token: no citizen has the phone {phone}", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from api.schema_export import schema_text
+
+    text = schema_text()
+    if args.check:
+        if not args.output.exists() or args.output.read_text() != text:
+            print(f"{args.output} is stale: run `healthgraph export-schema`", file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    urls = _urls(settings)
+    if settings.uses_embedded_postgres or args.demo:
+        from models.migration import migrate
+
+        migrate(urls)
+    if args.demo:
+        print(asyncio.run(_seed(urls, settings, args.citizens)), flush=True)
+        _print_demo_access(urls, settings, args.host, args.port)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _print_demo_access(urls: StoreUrls, settings: Settings, host: str, port: int) -> None:
+    from models.seed import DEMO_PHONE
+
+    token = asyncio.run(_token_for(urls, settings, DEMO_PHONE))
+    shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
+    print(
+        "\n"
+        f"GraphiQL:  http://{shown_host}:{port}/graphql\n"
+        f"Demo citizen {DEMO_PHONE}; paste this header into GraphiQL's Headers tab:\n"
+        f'{{"Authorization": "Bearer {token}"}}\n'
+        f"(the token lasts {settings.access_token_minutes} minutes; "
+        f"`healthgraph token --phone {DEMO_PHONE}` prints a fresh one)\n",
+        flush=True,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="healthgraph", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (embedded PostgreSQL by default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="migrate and seed demo data first")
+    serve.add_argument("--citizens", type=int, default=1000, help="demo data scale")
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("migrate", help="apply every store's migrations").set_defaults(
+        run=cmd_migrate
+    )
+
+    seed = commands.add_parser("seed", help="write deterministic demo data")
+    seed.add_argument("--citizens", type=int, default=1000)
+    seed.set_defaults(run=cmd_seed)
+
+    token = commands.add_parser("token", help="print an access token for a citizen")
+    token.add_argument("--phone", required=True)
+    token.set_defaults(run=cmd_token)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("--output", type=Path, default=SCHEMA_FILE)
+    export.add_argument("--check", action="store_true", help="fail when the file is stale")
+    export.set_defaults(run=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return int(args.run(args, get_settings()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The one place that builds a request's context: principal, access, loaders, stores."""
+
+import uuid
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from api.loaders import Access, Loaders
+from auth.principal import Principal, principal_from_header
+from auth.tokens import TokenIssuer
+from models.stores import Engines
+
+
+@dataclass
+class Services:
+    """What lives for the whole process and every request shares."""
+
+    engines: Engines
+    issuer: TokenIssuer
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    principal: Principal
+    services: Services
+    loaders: Loaders
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+def build_context(
+    request: Request | WebSocket, response: Response | WebSocket | None, services: Services
+) -> Context:
+    principal = principal_from_header(request.headers.get("authorization"), services.issuer)
+    return Context(
+        request=request,
+        response=response,
+        principal=principal,
+        services=services,
+        loaders=Loaders(services.engines, Access(principal)),
+        request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+    )

@@ -1,0 +1,83 @@
+"""Every error a caller can see, by its `extensions.code`.
+
+    UNAUTHENTICATED    no credentials, or credentials that cannot be trusted
+    FORBIDDEN          authenticated, but not allowed to see or do this
+    BAD_USER_INPUT     the request itself is wrong (syntax, arguments, cursor)
+    NOT_FOUND          nothing the caller may see has that ID
+    RATE_LIMITED       too many attempts; extensions.retryAfter says when to retry
+    STORE_UNAVAILABLE  one store did not answer; extensions.store says which
+    INTERNAL           anything else; the message is masked, details are logged
+"""
+
+import logging
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+log = logging.getLogger("healthgraph.errors")
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    RATE_LIMITED = "RATE_LIMITED"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    INTERNAL = "INTERNAL"
+
+
+class ApiError(GraphQLError):
+    """An error the caller is meant to read."""
+
+    def __init__(self, code: ErrorCode, message: str, **extensions: Any) -> None:
+        super().__init__(message, extensions={"code": code.value, **extensions})
+
+
+class BadUserInput(ApiError):
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(ErrorCode.BAD_USER_INPUT, message, **extensions)
+
+
+class StoreUnavailable(ApiError):
+    def __init__(self, store: str) -> None:
+        super().__init__(
+            ErrorCode.STORE_UNAVAILABLE, f"the {store} store is unavailable", store=store
+        )
+
+
+def _code_of(error: GraphQLError) -> str | None:
+    for candidate in (error, error.original_error):
+        extensions = getattr(candidate, "extensions", None)
+        if extensions and extensions.get("code") in ErrorCode.__members__:
+            return str(extensions["code"])
+    return None
+
+
+class PublicErrors(MaskErrors):
+    """Keeps coded errors, marks request errors BAD_USER_INPUT, masks the rest as INTERNAL."""
+
+    def __init__(self) -> None:
+        super().__init__(error_message="Internal error.")
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return list(self._public(errors))
+
+    def _public(self, errors: list[GraphQLError]) -> Iterator[GraphQLError]:
+        for error in errors:
+            code = _code_of(error)
+            if code is not None:
+                if not error.extensions or "code" not in error.extensions:
+                    error.extensions = {**(error.extensions or {}), "code": code}
+                yield error
+            elif error.original_error is None:
+                error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT}
+                yield error
+            else:
+                log.error("internal error at %s", error.path, exc_info=error.original_error)
+                masked = self.anonymise_error(error)
+                masked.extensions = {"code": ErrorCode.INTERNAL.value}
+                yield masked

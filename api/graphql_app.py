@@ -1,0 +1,27 @@
+"""Strawberry's ASGI integration, with our context and a fast JSON encoder."""
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.context import Context, Services, build_context
+
+
+class HealthGraphQL(GraphQL[Context, None]):
+    def __init__(self, services: Services, **options: Any) -> None:
+        from api.schema import schema
+
+        super().__init__(schema, **options)
+        self.services = services
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return build_context(request, response, self.services)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)

@@ -1,0 +1,163 @@
+"""Per-request DataLoaders. Every read of a citizen's rows goes through `Access`."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row
+from strawberry.dataloader import DataLoader
+
+from api.errors import ApiError, ErrorCode
+from api.stores import reading
+from auth.principal import CitizenPrincipal, Principal
+from models.checkin import CheckInPageKey, check_in_pages, check_ins_by_ids
+from models.citizen import citizens_by_ids
+from models.link import RecordStore, linked_record_ids, owner_of
+from models.stores import Engines, Store
+from models.testing import samples_by_ids
+from models.vaccination import valid_records_by_ids
+from models.venue import venues_by_codes
+
+
+class Section(StrEnum):
+    """The parts of a citizen's data that are granted separately."""
+
+    PROFILE = "profile"
+    VACCINATIONS = "vaccinations"
+    TESTS = "tests"
+    CHECKINS = "checkins"
+
+
+def _not_visible() -> ApiError:
+    return ApiError(ErrorCode.FORBIDDEN, "not allowed to see this citizen's data")
+
+
+@dataclass(frozen=True)
+class Access:
+    principal: Principal
+
+    def may_read(self, citizen_id: uuid.UUID, section: Section) -> bool:
+        return (
+            isinstance(self.principal, CitizenPrincipal)
+            and self.principal.citizen_id == citizen_id
+        )
+
+
+RecordIds = dict[RecordStore, list[uuid.UUID]]
+
+
+class Loaders:
+    def __init__(self, engines: Engines, access: Access) -> None:
+        self.engines = engines
+        self.access = access
+        self.citizen = DataLoader(self._citizens)
+        self.record_ids = DataLoader(self._record_ids)
+        self.vaccinations = DataLoader(self._vaccinations)
+        self.test_results = DataLoader(self._test_results)
+        self.check_in_page = DataLoader(self._check_in_pages)
+        self.venue_by_code = DataLoader(self._venues_by_code)
+        self.vaccination_node = DataLoader(self._vaccination_nodes)
+        self.test_result_node = DataLoader(self._test_result_nodes)
+        self.check_in_node = DataLoader(self._check_in_nodes)
+
+    def _allowed(self, ids: Sequence[uuid.UUID], section: Section) -> list[uuid.UUID]:
+        return [citizen_id for citizen_id in ids if self.access.may_read(citizen_id, section)]
+
+    async def _citizens(self, ids: list[uuid.UUID]) -> list[Row[Any] | None | ApiError]:
+        allowed = self._allowed(ids, Section.PROFILE)
+        found: dict[uuid.UUID, Row[Any]] = {}
+        if allowed:
+            async with reading(self.engines, Store.CORE) as core:
+                found = {row.id: row for row in await citizens_by_ids(core, allowed)}
+        return [found.get(i) if i in allowed else _not_visible() for i in ids]
+
+    async def _record_ids(self, ids: list[uuid.UUID]) -> list[RecordIds]:
+        # Only reached through the section loaders below, which check access first.
+        async with reading(self.engines, Store.CORE) as core:
+            found = await linked_record_ids(core, ids)
+        return [found[i] for i in ids]
+
+    async def _records_of(
+        self, ids: list[uuid.UUID], section: Section, record_store: RecordStore, store: Store,
+        fetch: Any,
+    ) -> list[list[Row[Any]] | ApiError]:
+        allowed = self._allowed(ids, section)
+        owned: dict[uuid.UUID, list[uuid.UUID]] = {}
+        if allowed:
+            for citizen_id, record_ids in zip(
+                allowed, await self.record_ids.load_many(allowed), strict=True
+            ):
+                owned[citizen_id] = record_ids[record_store]
+        wanted = [record_id for record_ids in owned.values() for record_id in record_ids]
+        rows_by_id: dict[uuid.UUID, Row[Any]] = {}
+        if wanted:
+            async with reading(self.engines, store) as connection:
+                rows_by_id = {row.id: row for row in await fetch(connection, wanted)}
+        grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
+        order = {row_id: position for position, row_id in enumerate(rows_by_id)}
+        for citizen_id, record_ids in owned.items():
+            present = [r for r in record_ids if r in rows_by_id]
+            grouped[citizen_id] = [rows_by_id[r] for r in sorted(present, key=order.__getitem__)]
+        return [grouped[i] if i in owned else _not_visible() for i in ids]
+
+    async def _vaccinations(self, ids: list[uuid.UUID]) -> list[list[Row[Any]] | ApiError]:
+        return await self._records_of(
+            ids, Section.VACCINATIONS, RecordStore.IMMUNIZATION, Store.IMMUNIZATION,
+            valid_records_by_ids,
+        )
+
+    async def _test_results(self, ids: list[uuid.UUID]) -> list[list[Row[Any]] | ApiError]:
+        return await self._records_of(
+            ids, Section.TESTS, RecordStore.TESTING, Store.TESTING, samples_by_ids
+        )
+
+    async def _check_in_pages(
+        self, keys: list[CheckInPageKey]
+    ) -> list[list[Row[Any]] | ApiError]:
+        allowed = [k for k in keys if self.access.may_read(k.citizen_id, Section.CHECKINS)]
+        pages: dict[CheckInPageKey, list[Row[Any]]] = {}
+        if allowed:
+            async with reading(self.engines, Store.CORE) as core:
+                pages = dict(zip(allowed, await check_in_pages(core, allowed), strict=True))
+        return [pages[k] if k in pages else _not_visible() for k in keys]
+
+    async def _venues_by_code(self, codes: list[str]) -> list[Row[Any] | None]:
+        async with reading(self.engines, Store.CORE) as core:
+            found = {row.code: row for row in await venues_by_codes(core, codes)}
+        return [found.get(code) for code in codes]
+
+    async def _owned_nodes(
+        self, ids: list[uuid.UUID], section: Section, record_store: RecordStore, store: Store,
+        fetch: Any,
+    ) -> list[Row[Any] | None]:
+        """Records by ID, only those the caller may see; the others look absent."""
+        async with reading(self.engines, Store.CORE) as core:
+            owners = await owner_of(core, record_store, ids)
+        visible = [i for i in ids if i in owners and self.access.may_read(owners[i], section)]
+        found: dict[uuid.UUID, Row[Any]] = {}
+        if visible:
+            async with reading(self.engines, store) as connection:
+                found = {row.id: row for row in await fetch(connection, visible)}
+        return [found.get(i) for i in ids]
+
+    async def _vaccination_nodes(self, ids: list[uuid.UUID]) -> list[Row[Any] | None]:
+        return await self._owned_nodes(
+            ids, Section.VACCINATIONS, RecordStore.IMMUNIZATION, Store.IMMUNIZATION,
+            valid_records_by_ids,
+        )
+
+    async def _test_result_nodes(self, ids: list[uuid.UUID]) -> list[Row[Any] | None]:
+        return await self._owned_nodes(
+            ids, Section.TESTS, RecordStore.TESTING, Store.TESTING, samples_by_ids
+        )
+
+    async def _check_in_nodes(self, ids: list[uuid.UUID]) -> list[Row[Any] | None]:
+        async with reading(self.engines, Store.CORE) as core:
+            rows = await check_ins_by_ids(core, ids)
+        found = {
+            row.id: row for row in rows if self.access.may_read(row.citizen_id, Section.CHECKINS)
+        }
+        return [found.get(i) for i in ids]

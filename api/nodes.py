@@ -1,0 +1,22 @@
+"""Turning Relay node IDs into the UUIDs behind them."""
+
+import uuid
+from collections.abc import Iterable
+
+
+def parse_node_ids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
+    parsed: list[uuid.UUID | None] = []
+    for node_id in node_ids:
+        try:
+            parsed.append(uuid.UUID(node_id))
+        except ValueError:
+            parsed.append(None)
+    return parsed
+
+
+async def load_nodes(loader, node_ids: Iterable[str]) -> list[object | None]:  # type: ignore[no-untyped-def]
+    """Load through a DataLoader keyed by UUID; malformed IDs resolve to nothing."""
+    parsed = parse_node_ids(node_ids)
+    wanted = [i for i in parsed if i is not None]
+    rows = dict(zip(wanted, await loader.load_many(wanted), strict=True)) if wanted else {}
+    return [rows.get(i) if i is not None else None for i in parsed]

@@ -1,0 +1,42 @@
+"""Reading a store, where a store that does not answer becomes STORE_UNAVAILABLE."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy.exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.errors import StoreUnavailable
+from models.stores import Engines, Store
+
+log = logging.getLogger("healthgraph.stores")
+
+_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _UNAVAILABLE)
+
+
+@asynccontextmanager
+async def reading(engines: Engines, store: Store) -> AsyncIterator[AsyncConnection]:
+    try:
+        async with engines[store].connect() as connection:
+            yield connection
+    except StoreUnavailable:
+        raise
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("%s store unavailable: %s", store.value, error.__class__.__name__)
+        raise StoreUnavailable(store.value) from error

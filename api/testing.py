@@ -1,0 +1,56 @@
+"""Test results from the testing store."""
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, Self
+
+import strawberry
+from sqlalchemy import Row
+from strawberry import relay
+
+from api.nodes import load_nodes
+from models.testing import TestOutcome, TestType
+
+TestKind = strawberry.enum(TestType, name="TestType")
+TestResultValue = strawberry.enum(TestOutcome, name="TestOutcome")
+
+
+@strawberry.type
+class TestResult(relay.Node):
+    id: relay.NodeID[str]
+    sample_code: str
+    test_type: TestKind
+    pooled: bool = strawberry.field(description="Tested in a pooled tube with other people.")
+    pool_code: str | None
+    collected_at: dt.datetime
+    collection_site: str
+    lab_name: str | None
+    result: TestResultValue
+    resulted_at: dt.datetime | None
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await load_nodes(info.context.loaders.test_result_node, node_ids)
+        return [test_result_from_row(row) if row is not None else None for row in rows]
+
+
+@strawberry.type
+class TestResultConnection(relay.Connection[TestResult]):
+    pass
+
+
+def test_result_from_row(row: Row[Any]) -> TestResult:
+    return TestResult(
+        id=str(row.id),
+        sample_code=row.sample_code,
+        test_type=TestType(row.test_type),
+        pooled=row.pooled,
+        pool_code=row.pool_code,
+        collected_at=row.collected_at,
+        collection_site=row.collection_site,
+        lab_name=row.lab_name,
+        result=TestOutcome(row.result),
+        resulted_at=row.resulted_at,
+    )

@@ -1,0 +1,89 @@
+"""Vaccinations from the immunization store, and what they add up to."""
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, Self
+
+import strawberry
+from sqlalchemy import Row
+from strawberry import relay
+
+from api.nodes import load_nodes
+from models.vaccination import SeriesRole as SeriesRoleEnum
+from models.vaccination import summarise_series
+
+SeriesRole = strawberry.enum(SeriesRoleEnum, name="SeriesRole")
+
+
+@strawberry.type
+class Vaccine:
+    code: str
+    name: str
+    brand_names: str
+    manufacturer: str
+    primary_series_doses: int
+
+
+@strawberry.type
+class Vaccination(relay.Node):
+    id: relay.NodeID[str]
+    dose_number: int = strawberry.field(description="The dose number as recorded at the site.")
+    series_role: SeriesRole
+    administered_at: dt.datetime
+    vaccine: Vaccine
+    lot_number: str | None
+    site_name: str
+    province_code: str
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await load_nodes(info.context.loaders.vaccination_node, node_ids)
+        return [vaccination_from_row(row) if row is not None else None for row in rows]
+
+
+@strawberry.type
+class VaccinationStatus:
+    doses_received: int
+    primary_series_complete: bool
+    primary_series_completed_on: dt.date | None
+    booster_doses: int
+
+
+def vaccine_from_row(row: Row[Any]) -> Vaccine:
+    return Vaccine(
+        code=row.vaccine_code,
+        name=row.vaccine_name,
+        brand_names=row.vaccine_brand_names,
+        manufacturer=row.vaccine_manufacturer,
+        primary_series_doses=row.vaccine_primary_series_doses,
+    )
+
+
+def vaccination_from_row(row: Row[Any], role: SeriesRoleEnum | None = None) -> Vaccination:
+    return Vaccination(
+        id=str(row.id),
+        dose_number=row.dose_number,
+        series_role=role or SeriesRoleEnum.PRIMARY,
+        administered_at=row.administered_at,
+        vaccine=vaccine_from_row(row),
+        lot_number=row.lot_number,
+        site_name=row.site_name,
+        province_code=row.province_code,
+    )
+
+
+def vaccinations_from_rows(rows: list[Row[Any]]) -> list[Vaccination]:
+    summary = summarise_series([(r.administered_at, r.vaccine_primary_series_doses) for r in rows])
+    return [vaccination_from_row(r, role) for r, role in zip(rows, summary.roles, strict=True)]
+
+
+def status_from_rows(rows: list[Row[Any]]) -> VaccinationStatus:
+    summary = summarise_series([(r.administered_at, r.vaccine_primary_series_doses) for r in rows])
+    return VaccinationStatus(
+        doses_received=summary.doses,
+        primary_series_complete=summary.primary_complete,
+        primary_series_completed_on=summary.completed_at.date() if summary.completed_at else None,
+        booster_doses=summary.boosters,
+    )

@@ -1,0 +1,1 @@
+"""Who is calling: citizen access tokens, signing keys, principals and permissions."""

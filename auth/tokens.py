@@ -1,0 +1,94 @@
+"""Citizen access tokens: ES256 JWTs with a key ID, issuer, audience and expiry."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from auth.keys import SigningKey, load_keys
+from models.config import Environment, Settings
+
+ALGORITHM = "ES256"
+
+
+class InvalidToken(Exception):
+    """The token cannot be trusted; the message says why, without echoing it."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    citizen_id: uuid.UUID
+    expires_at: datetime
+    token_id: str
+
+
+class TokenIssuer:
+    def __init__(self, keys: list[SigningKey], issuer: str, audience: str, ttl: timedelta) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is needed")
+        self.keys = keys
+        self._by_kid = {key.kid: key for key in keys}
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "TokenIssuer":
+        create = settings.env is Environment.DEVELOPMENT
+        return cls(
+            load_keys(settings.keys_dir, create=create),
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            timedelta(minutes=settings.access_token_minutes),
+        )
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.jwk() for key in self.keys]}
+
+    def issue(self, citizen_id: uuid.UUID, *, now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        signing_key = self.keys[0]
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(citizen_id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(
+            claims, signing_key.private_key, algorithm=ALGORITHM, headers={"kid": signing_key.kid}
+        )
+
+    def verify(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken("malformed token") from error
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken("unsupported signing algorithm")
+        key = self._by_kid.get(str(header.get("kid")))
+        if key is None:
+            raise InvalidToken("unknown signing key")
+        try:
+            claims = jwt.decode(
+                token,
+                key.public_key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                audience=self.audience,
+                options={"require": ["exp", "iat", "nbf", "sub", "iss", "aud"]},
+            )
+            citizen_id = uuid.UUID(claims["sub"])
+        except jwt.ExpiredSignatureError as error:
+            raise InvalidToken("token expired") from error
+        except (jwt.PyJWTError, ValueError) as error:
+            raise InvalidToken("invalid token") from error
+        return AccessClaims(
+            citizen_id=citizen_id,
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            token_id=str(claims.get("jti", "")),
+        )
