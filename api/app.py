@@ -33,7 +33,9 @@ async def _check_store(engines: Engines, store: Store) -> None:
     except Exception as error:
         if not is_unavailable(error):
             raise
-        log.warning("the %s store is unreachable at start-up (%s)", store.value, redact(engines.urls[store]))
+        log.warning(
+            "the %s store is unreachable at start-up (%s)", store.value, redact(engines.urls[store])
+        )
 
 
 async def check_stores(engines: Engines) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy import Row
 from strawberry import relay
 
 from api.checkin import CheckInConnection, check_in_from_row
-from api.errors import StoreUnavailable
 from api.connections import after_position, build_connection
+from api.errors import StoreUnavailable
 from api.nodes import load_nodes
 from api.pagination import decode_cursor, page_size
 from api.testing import TestResultConnection, test_result_from_row

@@ -38,6 +38,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _seed(urls: StoreUrls, settings: Settings, citizens: int) -> str:
     from models.seed import AlreadySeeded, seed
+
     from models.stores import Engines
 
     engines = Engines(urls, settings)

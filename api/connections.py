@@ -12,7 +12,9 @@ NodeT = TypeVar("NodeT")
 ConnectionT = TypeVar("ConnectionT", bound=relay.Connection[Any])
 
 
-def after_position(rows: Sequence[Row[Any]], time_of: str, position: Position | None) -> list[Row[Any]]:
+def after_position(
+    rows: Sequence[Row[Any]], time_of: str, position: Position | None
+) -> list[Row[Any]]:
     if position is None:
         return list(rows)
     return [r for r in rows if (getattr(r, time_of), r.id) < (position.at, position.id)]

@@ -1,12 +1,12 @@
 """Every error a caller can see, by its `extensions.code`.
 
-    UNAUTHENTICATED    no credentials, or credentials that cannot be trusted
-    FORBIDDEN          authenticated, but not allowed to see or do this
-    BAD_USER_INPUT     the request itself is wrong (syntax, arguments, cursor)
-    NOT_FOUND          nothing the caller may see has that ID
-    RATE_LIMITED       too many attempts; extensions.retryAfter says when to retry
-    STORE_UNAVAILABLE  one store did not answer; extensions.store says which
-    INTERNAL           anything else; the message is masked, details are logged
+UNAUTHENTICATED    no credentials, or credentials that cannot be trusted
+FORBIDDEN          authenticated, but not allowed to see or do this
+BAD_USER_INPUT     the request itself is wrong (syntax, arguments, cursor)
+NOT_FOUND          nothing the caller may see has that ID
+RATE_LIMITED       too many attempts; extensions.retryAfter says when to retry
+STORE_UNAVAILABLE  one store did not answer; extensions.store says which
+INTERNAL           anything else; the message is masked, details are logged
 """
 
 import logging

@@ -41,8 +41,7 @@ class Access:
 
     def may_read(self, citizen_id: uuid.UUID, section: Section) -> bool:
         return (
-            isinstance(self.principal, CitizenPrincipal)
-            and self.principal.citizen_id == citizen_id
+            isinstance(self.principal, CitizenPrincipal) and self.principal.citizen_id == citizen_id
         )
 
 
@@ -81,7 +80,11 @@ class Loaders:
         return [found[i] for i in ids]
 
     async def _records_of(
-        self, ids: list[uuid.UUID], section: Section, record_store: RecordStore, store: Store,
+        self,
+        ids: list[uuid.UUID],
+        section: Section,
+        record_store: RecordStore,
+        store: Store,
         fetch: Any,
     ) -> list[list[Row[Any]] | ApiError]:
         allowed = self._allowed(ids, section)
@@ -105,7 +108,10 @@ class Loaders:
 
     async def _vaccinations(self, ids: list[uuid.UUID]) -> list[list[Row[Any]] | ApiError]:
         return await self._records_of(
-            ids, Section.VACCINATIONS, RecordStore.IMMUNIZATION, Store.IMMUNIZATION,
+            ids,
+            Section.VACCINATIONS,
+            RecordStore.IMMUNIZATION,
+            Store.IMMUNIZATION,
             valid_records_by_ids,
         )
 
@@ -114,9 +120,7 @@ class Loaders:
             ids, Section.TESTS, RecordStore.TESTING, Store.TESTING, samples_by_ids
         )
 
-    async def _check_in_pages(
-        self, keys: list[CheckInPageKey]
-    ) -> list[list[Row[Any]] | ApiError]:
+    async def _check_in_pages(self, keys: list[CheckInPageKey]) -> list[list[Row[Any]] | ApiError]:
         allowed = [k for k in keys if self.access.may_read(k.citizen_id, Section.CHECKINS)]
         pages: dict[CheckInPageKey, list[Row[Any]]] = {}
         if allowed:
@@ -130,7 +134,11 @@ class Loaders:
         return [found.get(code) for code in codes]
 
     async def _owned_nodes(
-        self, ids: list[uuid.UUID], section: Section, record_store: RecordStore, store: Store,
+        self,
+        ids: list[uuid.UUID],
+        section: Section,
+        record_store: RecordStore,
+        store: Store,
         fetch: Any,
     ) -> list[Row[Any] | None]:
         """Records by ID, only those the caller may see; the others look absent."""
@@ -145,7 +153,10 @@ class Loaders:
 
     async def _vaccination_nodes(self, ids: list[uuid.UUID]) -> list[Row[Any] | None]:
         return await self._owned_nodes(
-            ids, Section.VACCINATIONS, RecordStore.IMMUNIZATION, Store.IMMUNIZATION,
+            ids,
+            Section.VACCINATIONS,
+            RecordStore.IMMUNIZATION,
+            Store.IMMUNIZATION,
             valid_records_by_ids,
         )
 

@@ -7,10 +7,10 @@ from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimi
 from api.checkin import CheckIn
 from api.citizen import Citizen, me
 from api.errors import PublicErrors
-from api.testing import TestResult
-from api.vaccination import Vaccination, Vaccine, vaccine_from_row
-from api.venue import Venue, resolve_venue
 from api.stores import reading
+from api.testing import TestResult
+from api.vaccination import Vaccination, Vaccine
+from api.venue import Venue, resolve_venue
 from models.stores import Store
 from models.vaccination import all_vaccines
 
@@ -48,10 +48,10 @@ schema = strawberry.Schema(
     query=Query,
     types=[Citizen, Vaccination, TestResult, CheckIn],
     extensions=[
-        PublicErrors(),
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        QueryDepthLimiter(max_depth=12),
-        MaxAliasesLimiter(max_alias_count=30),
+        PublicErrors,
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
     ],
 )

@@ -1,0 +1,427 @@
+"""Fixtures: fresh databases per store on a real PostgreSQL, the app, and a data builder."""
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import create_engine, pool
+
+from api.app import create_app
+from auth.tokens import TokenIssuer
+from models.checkin import CheckIn, CheckInMethod, ensure_partitions
+from models.citizen import Citizen, CitizenIdentifier
+from models.config import Settings
+from models.identifiers import IdentifierKind, normalize_national_id
+from models.link import RecordStore
+from models.matching import RecordIdentity, RecordToLink, link_records
+from models.migration import migrate
+from models.stores import Engines, Store, StoreUrls, start_embedded_postgres, sync_url
+from models.testing import Sample, TestOutcome, TestType
+from models.vaccination import VaccinationRecord
+from models.venue import Venue, VenueKind
+
+LOCAL_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PostgreSQL server where test databases can be created."""
+    configured = os.environ.get("HEALTHGRAPH_TEST_ADMIN_URL")
+    if configured:
+        return configured
+    if _reachable("127.0.0.1", 5432):
+        return LOCAL_ADMIN_URL
+    return start_embedded_postgres(tmp_path_factory.mktemp("embedded"))
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    base, _, query = admin_url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    engine = create_engine(
+        sync_url(admin_url), poolclass=pool.NullPool, isolation_level="AUTOCOMMIT"
+    )
+    with engine.connect() as connection:
+        connection.execute(sa.text(statement))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_factory(admin_url: str) -> Iterator[Any]:
+    """Creates databases named for this run and drops them all at the end."""
+    created: list[str] = []
+
+    def create(label: str) -> str:
+        name = f"hg_test_{os.getpid()}_{label}_{len(created)}"
+        _admin(admin_url, f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return _database_url(admin_url, name)
+
+    yield create
+    for name in created:
+        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def store_urls(database_factory: Any) -> StoreUrls:
+    """One migrated database per store."""
+    urls = StoreUrls(
+        core=database_factory("core"),
+        immunization=database_factory("immunization"),
+        testing=database_factory("testing"),
+    )
+    migrate(urls)
+    return urls
+
+
+@pytest.fixture(scope="session")
+def settings(store_urls: StoreUrls, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("data")
+    return Settings(
+        _env_file=None,
+        data_dir=data_dir,
+        core_database_url=store_urls.core,
+        immunization_database_url=store_urls.immunization,
+        testing_database_url=store_urls.testing,
+        store_connect_timeout=2,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engines(store_urls: StoreUrls, settings: Settings) -> AsyncIterator[Engines]:
+    engines = Engines(store_urls, settings)
+    yield engines
+    await engines.dispose()
+
+
+_TRUNCATE = {
+    Store.CORE: "TRUNCATE core.record_links, core.check_ins, core.citizen_identifiers, "
+    "core.citizens, core.venues CASCADE",
+    Store.IMMUNIZATION: "TRUNCATE immunization.vaccination_records",
+    Store.TESTING: "TRUNCATE testing.samples, testing.labs CASCADE",
+}
+
+
+@pytest.fixture(autouse=True)
+async def _empty_stores(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Each test that touches the stores starts from empty ones (the vaccine catalog stays)."""
+    yield
+    if "engines" not in request.fixturenames:
+        return
+    engines: Engines = request.getfixturevalue("engines")
+    for store, statement in _TRUNCATE.items():
+        async with engines[store].begin() as connection:
+            await connection.execute(sa.text(statement))
+
+
+@pytest.fixture(scope="session")
+def issuer(settings: Settings) -> TokenIssuer:
+    return TokenIssuer.from_settings(settings)
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, store_urls: StoreUrls, engines: Engines
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, store_urls)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://healthgraph") as http:
+            yield http
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient, issuer: TokenIssuer) -> None:
+        self.http = http
+        self.issuer = issuer
+
+    async def query(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_citizen: uuid.UUID | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        headers = {}
+        if as_citizen is not None:
+            token = self.issuer.issue(as_citizen)
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        response = await self.http.post(
+            "/graphql", json={"query": document, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+
+@pytest.fixture
+def graphql(client: httpx.AsyncClient, issuer: TokenIssuer) -> GraphQLClient:
+    return GraphQLClient(client, issuer)
+
+
+class Given:
+    """Writes the rows a test needs, as the stores' owners would."""
+
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+        self._counter = 0
+
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    async def _insert(self, store: Store, table: Any, rows: list[dict[str, Any]]) -> None:
+        async with self.engines[store].begin() as connection:
+            await connection.execute(sa.insert(table.__table__), rows)
+
+    async def citizen(
+        self,
+        *,
+        phone: str | None = None,
+        date_of_birth: date | None = date(1990, 5, 14),
+        full_name: str = "Nguyễn Văn An",
+        national_id: str | None = None,
+        insurance_number: str | None = None,
+        unverified: dict[str, str] | None = None,
+        province_code: str = "24",
+    ) -> uuid.UUID:
+        number = self._next()
+        citizen_id = uuid.uuid4()
+        phone = phone or f"09{number:08d}"
+        await self._insert(
+            Store.CORE,
+            Citizen,
+            [
+                {
+                    "id": citizen_id,
+                    "full_name": full_name,
+                    "date_of_birth": date_of_birth,
+                    "phone": phone,
+                    "province_code": province_code,
+                    "created_at": datetime.now(UTC),
+                }
+            ],
+        )
+        identifiers = [(IdentifierKind.PHONE, phone, True)]
+        if national_id:
+            identifiers.append((normalize_national_id(national_id)[0], national_id, True))
+        if insurance_number:
+            identifiers.append((IdentifierKind.BHYT, insurance_number, True))
+        for kind, value in (unverified or {}).items():
+            identifiers.append((IdentifierKind(kind), value, False))
+        await self._insert(
+            Store.CORE,
+            CitizenIdentifier,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "citizen_id": citizen_id,
+                    "kind": kind.value,
+                    "value": value,
+                    "verified": verified,
+                    "verified_by": "test" if verified else None,
+                    "verified_at": datetime.now(UTC) if verified else None,
+                }
+                for kind, value, verified in identifiers
+            ],
+        )
+        return citizen_id
+
+    async def vaccination(
+        self,
+        *,
+        vaccine_code: str = "AZD1222",
+        dose_number: int = 1,
+        administered_at: datetime | None = None,
+        national_id: str | None = None,
+        insurance_number: str | None = None,
+        phone: str | None = None,
+        date_of_birth: date | None = None,
+        full_name: str = "Nguyễn Văn An",
+        status: str = "VALID",
+        province_code: str = "24",
+    ) -> uuid.UUID:
+        record_id = uuid.uuid4()
+        await self._insert(
+            Store.IMMUNIZATION,
+            VaccinationRecord,
+            [
+                {
+                    "id": record_id,
+                    "source_system": "test-site",
+                    "source_record_id": f"v-{self._next()}",
+                    "national_id": national_id,
+                    "insurance_number": insurance_number,
+                    "phone": phone,
+                    "full_name": full_name,
+                    "date_of_birth": date_of_birth,
+                    "vaccine_code": vaccine_code,
+                    "dose_number": dose_number,
+                    "administered_at": administered_at or datetime(2021, 8, 1, 9, tzinfo=UTC),
+                    "lot_number": "LOT-1",
+                    "site_name": "Trạm Y tế xã Tân Mỹ",
+                    "province_code": province_code,
+                    "status": status,
+                    "recorded_at": datetime.now(UTC),
+                }
+            ],
+        )
+        await self._link(
+            RecordStore.IMMUNIZATION,
+            record_id,
+            province_code,
+            national_id,
+            insurance_number,
+            phone,
+            date_of_birth,
+        )
+        return record_id
+
+    async def sample(
+        self,
+        *,
+        test_type: TestType = TestType.RT_PCR,
+        result: TestOutcome = TestOutcome.NEGATIVE,
+        pooled: bool = False,
+        collected_at: datetime | None = None,
+        national_id: str | None = None,
+        insurance_number: str | None = None,
+        phone: str | None = None,
+        date_of_birth: date | None = None,
+        province_code: str = "24",
+    ) -> uuid.UUID:
+        number = self._next()
+        record_id = uuid.uuid4()
+        collected = collected_at or datetime(2021, 9, 1, tzinfo=UTC) + timedelta(hours=number)
+        await self._insert(
+            Store.TESTING,
+            Sample,
+            [
+                {
+                    "id": record_id,
+                    "source_system": "test-lab",
+                    "source_record_id": f"s-{number}",
+                    "sample_code": f"S{number:06d}",
+                    "test_type": test_type.value,
+                    "pooled": pooled,
+                    "pool_code": f"P{number:05d}" if pooled else None,
+                    "collected_at": collected,
+                    "collection_site": "Điểm lấy mẫu phường Trần Phú",
+                    "lab_code": None,
+                    "result": result.value,
+                    "resulted_at": None
+                    if result is TestOutcome.PENDING
+                    else collected + timedelta(hours=6),
+                    "national_id": national_id,
+                    "insurance_number": insurance_number,
+                    "phone": phone,
+                    "full_name": "Nguyễn Văn An",
+                    "date_of_birth": date_of_birth,
+                    "province_code": province_code,
+                    "recorded_at": datetime.now(UTC),
+                }
+            ],
+        )
+        await self._link(
+            RecordStore.TESTING,
+            record_id,
+            province_code,
+            national_id,
+            insurance_number,
+            phone,
+            date_of_birth,
+        )
+        return record_id
+
+    async def _link(
+        self,
+        store: RecordStore,
+        record_id: uuid.UUID,
+        province_code: str,
+        national_id: str | None,
+        insurance_number: str | None,
+        phone: str | None,
+        date_of_birth: date | None,
+    ) -> None:
+        identity = RecordIdentity.from_typed(national_id, insurance_number, phone, date_of_birth)
+        async with self.engines[Store.CORE].begin() as core:
+            await link_records(core, store, [RecordToLink(record_id, province_code, identity)])
+
+    async def venue(
+        self, kind: VenueKind = VenueKind.RESTAURANT, name: str = "Quán Phở Hà"
+    ) -> uuid.UUID:
+        venue_id = uuid.uuid4()
+        await self._insert(
+            Store.CORE,
+            Venue,
+            [
+                {
+                    "id": venue_id,
+                    "code": f"VN-{self._next():06d}",
+                    "name": name,
+                    "kind": kind.value,
+                    "province_code": "24",
+                    "address": None,
+                    "created_at": datetime.now(UTC),
+                }
+            ],
+        )
+        return venue_id
+
+    async def check_ins(
+        self,
+        citizen_id: uuid.UUID,
+        venue_id: uuid.UUID,
+        count: int,
+        *,
+        start: datetime | None = None,
+    ) -> list[uuid.UUID]:
+        start = start or datetime.now(UTC) - timedelta(days=10)
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "checked_in_at": start + timedelta(minutes=37 * n),
+                "citizen_id": citizen_id,
+                "venue_id": venue_id,
+                "method": CheckInMethod.APP_SCAN.value,
+                "declaration": {"fever": False, "cough": False},
+                "created_at": datetime.now(UTC),
+            }
+            for n in range(count)
+        ]
+        async with self.engines[Store.CORE].begin() as core:
+            await ensure_partitions(
+                core, start.date(), (start + timedelta(minutes=37 * count)).date()
+            )
+        if rows:
+            await self._insert(Store.CORE, CheckIn, rows)
+        return [row["id"] for row in rows]
+
+
+@pytest.fixture
+def given(engines: Engines) -> Given:
+    return Given(engines)
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
