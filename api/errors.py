@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.relay.types import GlobalIDValueError
 
 log = logging.getLogger("healthgraph.errors")
 
@@ -73,6 +74,13 @@ class PublicErrors(MaskErrors):
                 if not error.extensions or "code" not in error.extensions:
                     error.extensions = {**(error.extensions or {}), "code": code}
                 yield error
+            elif isinstance(error.original_error, GlobalIDValueError):
+                yield GraphQLError(
+                    "not a node ID of this API",
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": ErrorCode.BAD_USER_INPUT.value, "argument": "id"},
+                )
             elif error.original_error is None:
                 error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT}
                 yield error

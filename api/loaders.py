@@ -65,7 +65,7 @@ class Loaders:
     def _allowed(self, ids: Sequence[uuid.UUID], section: Section) -> list[uuid.UUID]:
         return [citizen_id for citizen_id in ids if self.access.may_read(citizen_id, section)]
 
-    async def _citizens(self, ids: list[uuid.UUID]) -> list[Row[Any] | None | ApiError]:
+    async def _citizens(self, ids: list[uuid.UUID]) -> list[Row[Any] | ApiError | None]:
         allowed = self._allowed(ids, Section.PROFILE)
         found: dict[uuid.UUID, Row[Any]] = {}
         if allowed:
