@@ -1,0 +1,26 @@
+# healthgraph: the GraphQL API over the immunization, testing and core stores.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HEALTHGRAPH_DATA_DIR=/app/data
+
+RUN groupadd --system healthgraph && useradd --system --gid healthgraph --home /app healthgraph
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY models ./models
+COPY auth ./auth
+COPY migrations ./migrations
+COPY schema.graphql ./
+# The same install as the README's, without the test tools.
+RUN python -m pip install . && mkdir -p /app/data && chown healthgraph:healthgraph /app/data
+
+USER healthgraph
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"]
+CMD ["healthgraph", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
