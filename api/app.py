@@ -16,6 +16,7 @@ from api.graphql_app import HealthGraphQL
 from api.metrics import MetricsMiddleware, metrics
 from api.stores import is_unavailable
 from auth.tokens import TokenIssuer
+from models.checkin import ensure_current_partitions
 from models.config import Settings, get_settings
 from models.migration import StoreNotMigrated, check_migrated
 from models.stores import Engines, Store, StoreUrls, redact, resolve_urls
@@ -26,8 +27,10 @@ log = logging.getLogger("healthgraph")
 async def _check_store(engines: Engines, store: Store) -> None:
     """Refuse to serve an unmigrated store; a store that is down only gets a warning."""
     try:
-        async with engines[store].connect() as connection:
+        async with engines[store].begin() as connection:
             await check_migrated(store, connection)
+            if store is Store.CORE:
+                await ensure_current_partitions(connection)
     except StoreNotMigrated:
         raise
     except Exception as error:

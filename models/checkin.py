@@ -66,12 +66,34 @@ def partition_ddl(month: date) -> str:
     )
 
 
+def add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# Check-ins older than this are dropped with their partition; new ones land up to this far ahead.
+MONTHS_KEPT = 2
+MONTHS_AHEAD = 2
+
+
+def current_partition_months(today: date | None = None) -> list[date]:
+    this_month = month_start(today or datetime.now(UTC).date())
+    return months_between(
+        add_months(this_month, -MONTHS_KEPT), add_months(this_month, MONTHS_AHEAD)
+    )
+
+
 def months_between(first: date, last: date) -> list[date]:
     months, month = [], month_start(first)
     while month <= last:
         months.append(month)
         month = next_month(month)
     return months
+
+
+async def ensure_current_partitions(connection: AsyncConnection) -> None:
+    for month in current_partition_months():
+        await connection.execute(sa.text(partition_ddl(month)))
 
 
 async def ensure_partitions(connection: AsyncConnection, first: date, last: date) -> None:

@@ -58,25 +58,15 @@ async def check_migrated(store: Store, connection: AsyncConnection) -> None:
         )
 
 
-def ensure_check_in_partitions(core_url: str, months_back: int = 2, months_ahead: int = 2) -> None:
+def ensure_check_in_partitions(core_url: str) -> None:
     """Create the monthly check-in partitions around today (idempotent)."""
-    from datetime import UTC, date, datetime
-
     from sqlalchemy import create_engine, pool, text
 
-    from models.checkin import months_between, partition_ddl
+    from models.checkin import current_partition_months, partition_ddl
     from models.stores import sync_url
 
-    today = datetime.now(UTC).date()
-    first = date(
-        today.year - (months_back // 12) - (1 if today.month <= months_back % 12 else 0),
-        (today.month - months_back % 12 - 1) % 12 + 1,
-        1,
-    )
-    last_index = today.month - 1 + months_ahead
-    last = date(today.year + last_index // 12, last_index % 12 + 1, 1)
     engine = create_engine(sync_url(core_url), poolclass=pool.NullPool)
     with engine.begin() as connection:
-        for month in months_between(first, last):
+        for month in current_partition_months():
             connection.execute(text(partition_ddl(month)))
     engine.dispose()

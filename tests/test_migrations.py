@@ -57,3 +57,17 @@ async def test_the_app_refuses_to_start_on_an_unmigrated_store(
     with pytest.raises(StoreNotMigrated, match="run `healthgraph migrate`"):
         async with app.router.lifespan_context(app):
             pass
+
+
+def test_check_in_partitions_cover_the_months_kept_and_the_months_ahead():
+    from datetime import date
+
+    from models.checkin import current_partition_months
+
+    assert current_partition_months(date(2026, 1, 15)) == [
+        date(2025, 11, 1),
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+        date(2026, 3, 1),
+    ]
