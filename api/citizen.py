@@ -127,5 +127,10 @@ def citizen_from_row(row: Row[Any]) -> Citizen:
 
 @strawberry.field(permission_classes=[IsCitizen], description="The signed-in citizen.")
 async def me(info: strawberry.Info) -> Citizen | None:
-    row = await info.context.loaders.citizen.load(info.context.principal.citizen_id)
+    citizen_id = info.context.principal.citizen_id
+    loaders = info.context.loaders
+    # Ask for the record links in the same round trip as the profile: the record fields
+    # below need them next, and this saves them a sequential trip to the core store.
+    loaders.prefetch_record_ids(citizen_id)
+    row = await loaders.citizen.load(citizen_id)
     return citizen_from_row(row) if row is not None else None

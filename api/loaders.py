@@ -62,6 +62,11 @@ class Loaders:
         self.test_result_node = DataLoader(self._test_result_nodes)
         self.check_in_node = DataLoader(self._check_in_nodes)
 
+    def prefetch_record_ids(self, citizen_id: uuid.UUID) -> None:
+        """Start loading a citizen's record links; a failure surfaces where they are used."""
+        future = self.record_ids.load(citizen_id)
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
+
     def _allowed(self, ids: Sequence[uuid.UUID], section: Section) -> list[uuid.UUID]:
         return [citizen_id for citizen_id in ids if self.access.may_read(citizen_id, section)]
 
