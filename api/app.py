@@ -15,6 +15,7 @@ from api.context import Services
 from api.graphql_app import HealthGraphQL
 from api.metrics import MetricsMiddleware, metrics
 from api.stores import is_unavailable
+from auth.signin import SignIn
 from auth.tokens import TokenIssuer
 from models.checkin import ensure_current_partitions
 from models.config import Settings, get_settings
@@ -82,7 +83,12 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
         engines = Engines(urls or resolve_urls(settings), settings)
         try:
             await check_stores(engines)
-            services = Services(engines=engines, issuer=TokenIssuer.from_settings(settings))
+            issuer = TokenIssuer.from_settings(settings)
+            services = Services(
+                engines=engines,
+                issuer=issuer,
+                sign_in=SignIn.from_settings(engines[Store.CORE], issuer, settings),
+            )
             app.state.services = services
             graphql.services = services
             yield

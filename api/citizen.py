@@ -10,11 +10,14 @@ import strawberry
 from sqlalchemy import Row
 from strawberry import relay
 
+from api.audit import ACCESS_LOG_CURSOR, AccessLogConnection, access_log_entry_from_row
 from api.checkin import CheckInConnection, check_in_from_row
 from api.connections import after_position, build_connection
-from api.errors import StoreUnavailable
-from api.nodes import load_nodes
+from api.consent import Consent, consent_from_row
+from api.errors import ApiError, ErrorCode, StoreUnavailable
+from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
+from api.profile import Profile, profile_from
 from api.testing import TestResultConnection, test_result_from_row
 from api.vaccination import (
     Vaccination,
@@ -22,7 +25,14 @@ from api.vaccination import (
     status_from_rows,
     vaccinations_from_rows,
 )
-from auth.permissions import IsCitizen
+from auth.permissions import (
+    IsAuthenticated,
+    IsCitizen,
+    ReadsCheckIns,
+    ReadsTests,
+    ReadsVaccinations,
+)
+from models.audit import AuditPageKey
 from models.checkin import CheckInPageKey
 from models.identifiers import mask_phone
 
@@ -38,17 +48,22 @@ class Citizen(relay.Node):
     phone_masked: str
     province_code: str | None
 
-    @strawberry.field(description="Valid doses linked to this citizen, oldest first.")
+    @strawberry.field(
+        description="Valid doses linked to this citizen, oldest first.",
+        permission_classes=[ReadsVaccinations],
+    )
     async def vaccinations(self, info: strawberry.Info) -> list[Vaccination] | None:
         rows = await info.context.loaders.vaccinations.load(uuid.UUID(self.id))
         return vaccinations_from_rows(rows)
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[ReadsVaccinations])
     async def vaccination_status(self, info: strawberry.Info) -> VaccinationStatus | None:
         rows = await info.context.loaders.vaccinations.load(uuid.UUID(self.id))
         return status_from_rows(rows)
 
-    @strawberry.field(description="Test results, newest sample first.")
+    @strawberry.field(
+        description="Test results, newest sample first.", permission_classes=[ReadsTests]
+    )
     async def test_results(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> TestResultConnection | None:
@@ -66,7 +81,7 @@ class Citizen(relay.Node):
             has_previous=position is not None,
         )
 
-    @strawberry.field(description="Check-ins, newest first.")
+    @strawberry.field(description="Check-ins, newest first.", permission_classes=[ReadsCheckIns])
     async def check_ins(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> CheckInConnection | None:
@@ -86,6 +101,47 @@ class Citizen(relay.Node):
             size,
             "checked_in_at",
             check_in_from_row,
+            has_previous=position is not None,
+        )
+
+    @strawberry.field(
+        description="Your name, claimed and verified identity.", permission_classes=[IsCitizen]
+    )
+    async def profile(self, info: strawberry.Info) -> Profile | None:
+        row = await info.context.loaders.profile.load(uuid.UUID(self.id))
+        return profile_from(row) if row is not None else None
+
+    @strawberry.field(
+        description="Partners you let read your data, newest first.",
+        permission_classes=[IsCitizen],
+    )
+    async def consents(self, info: strawberry.Info) -> list[Consent] | None:
+        rows = await info.context.loaders.consents.load(uuid.UUID(self.id))
+        return [consent_from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Every read or change of your data by anyone else, newest first.",
+        permission_classes=[IsCitizen],
+    )
+    async def access_log(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> AccessLogConnection | None:
+        size = page_size(first)
+        position = decode_cursor(ACCESS_LOG_CURSOR, after)
+        key = AuditPageKey(
+            citizen_id=uuid.UUID(self.id),
+            limit=size + 1,
+            after_at=position.at if position else None,
+            after_id=position.id if position else None,
+        )
+        rows = await info.context.loaders.access_log_page.load(key)
+        return build_connection(
+            AccessLogConnection,
+            ACCESS_LOG_CURSOR,
+            rows,
+            size,
+            "at",
+            access_log_entry_from_row,
             has_previous=position is not None,
         )
 
@@ -134,3 +190,19 @@ async def me(info: strawberry.Info) -> Citizen | None:
     loaders.prefetch_record_ids(citizen_id)
     row = await loaders.citizen.load(citizen_id)
     return citizen_from_row(row) if row is not None else None
+
+
+@strawberry.field(
+    permission_classes=[IsAuthenticated],
+    description="A citizen by ID: for a partner, only within that citizen's live consent.",
+)
+async def citizen(info: strawberry.Info, id: strawberry.ID) -> Citizen | None:
+    # One answer for "does not exist" and "not yours to see", so IDs cannot be probed.
+    refusal = ApiError(ErrorCode.FORBIDDEN, "not allowed to see this citizen's data")
+    citizen_id = parse_typed_node_id(id, "Citizen")
+    if citizen_id is None:
+        raise refusal
+    row = await info.context.loaders.citizen.load(citizen_id)
+    if row is None:
+        raise refusal
+    return citizen_from_row(row)

@@ -8,9 +8,10 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from api.loaders import Access, Loaders
-from auth.principal import Principal, principal_from_header
+from auth.principal import Principal, authenticate
+from auth.signin import SignIn
 from auth.tokens import TokenIssuer
-from models.stores import Engines
+from models.stores import Engines, Store
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Services:
 
     engines: Engines
     issuer: TokenIssuer
+    sign_in: SignIn | None = None
 
 
 @dataclass
@@ -31,15 +33,18 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-def build_context(
+async def build_context(
     request: Request | WebSocket, response: Response | WebSocket | None, services: Services
 ) -> Context:
-    principal = principal_from_header(request.headers.get("authorization"), services.issuer)
+    principal = await authenticate(
+        request.headers.get("authorization"), services.issuer, services.engines[Store.CORE]
+    )
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     return Context(
         request=request,
         response=response,
         principal=principal,
         services=services,
-        loaders=Loaders(services.engines, Access(principal)),
-        request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+        loaders=Loaders(services.engines, Access(principal, services.engines, request_id)),
+        request_id=request_id,
     )

@@ -21,7 +21,7 @@ class HealthGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        return build_context(request, response, self.services)
+        return await build_context(request, response, self.services)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -3,47 +3,32 @@
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row
 from strawberry.dataloader import DataLoader
 
+from api.access import Access
 from api.errors import ApiError, ErrorCode
 from api.stores import reading
-from auth.principal import CitizenPrincipal, Principal
+from auth.scopes import Section
+from models.audit import AuditPageKey, audit_page
 from models.checkin import CheckInPageKey, check_in_pages, check_ins_by_ids
 from models.citizen import citizens_by_ids
+from models.consent import consents_of
 from models.link import RecordStore, linked_record_ids, owner_of
+from models.profile import Profile, profiles
 from models.stores import Engines, Store
 from models.testing import samples_by_ids
 from models.vaccination import valid_records_by_ids
 from models.venue import venues_by_codes
 
 
-class Section(StrEnum):
-    """The parts of a citizen's data that are granted separately."""
-
-    PROFILE = "profile"
-    VACCINATIONS = "vaccinations"
-    TESTS = "tests"
-    CHECKINS = "checkins"
-
-
 def _not_visible() -> ApiError:
     return ApiError(ErrorCode.FORBIDDEN, "not allowed to see this citizen's data")
 
 
-@dataclass(frozen=True)
-class Access:
-    principal: Principal
-
-    def may_read(self, citizen_id: uuid.UUID, section: Section) -> bool:
-        return (
-            isinstance(self.principal, CitizenPrincipal) and self.principal.citizen_id == citizen_id
-        )
-
+__all__ = ["Access", "Loaders", "Section"]
 
 RecordIds = dict[RecordStore, list[uuid.UUID]]
 
@@ -61,17 +46,20 @@ class Loaders:
         self.vaccination_node = DataLoader(self._vaccination_nodes)
         self.test_result_node = DataLoader(self._test_result_nodes)
         self.check_in_node = DataLoader(self._check_in_nodes)
+        self.consents = DataLoader(self._consents)
+        self.access_log_page = DataLoader(self._access_log_pages)
+        self.profile = DataLoader(self._profiles)
 
     def prefetch_record_ids(self, citizen_id: uuid.UUID) -> None:
         """Start loading a citizen's record links; a failure surfaces where they are used."""
         future = self.record_ids.load(citizen_id)
         future.add_done_callback(lambda done: done.cancelled() or done.exception())
 
-    def _allowed(self, ids: Sequence[uuid.UUID], section: Section) -> list[uuid.UUID]:
-        return [citizen_id for citizen_id in ids if self.access.may_read(citizen_id, section)]
+    async def _allowed(self, ids: Sequence[uuid.UUID], section: Section) -> list[uuid.UUID]:
+        return await self.access.readable(ids, section)
 
     async def _citizens(self, ids: list[uuid.UUID]) -> list[Row[Any] | ApiError | None]:
-        allowed = self._allowed(ids, Section.PROFILE)
+        allowed = await self._allowed(ids, Section.PROFILE)
         found: dict[uuid.UUID, Row[Any]] = {}
         if allowed:
             async with reading(self.engines, Store.CORE) as core:
@@ -92,7 +80,7 @@ class Loaders:
         store: Store,
         fetch: Any,
     ) -> list[list[Row[Any]] | ApiError]:
-        allowed = self._allowed(ids, section)
+        allowed = await self._allowed(ids, section)
         owned: dict[uuid.UUID, list[uuid.UUID]] = {}
         if allowed:
             for citizen_id, record_ids in zip(
@@ -126,7 +114,8 @@ class Loaders:
         )
 
     async def _check_in_pages(self, keys: list[CheckInPageKey]) -> list[list[Row[Any]] | ApiError]:
-        allowed = [k for k in keys if self.access.may_read(k.citizen_id, Section.CHECKINS)]
+        readable = set(await self._allowed([k.citizen_id for k in keys], Section.CHECKINS))
+        allowed = [k for k in keys if k.citizen_id in readable]
         pages: dict[CheckInPageKey, list[Row[Any]]] = {}
         if allowed:
             async with reading(self.engines, Store.CORE) as core:
@@ -149,7 +138,8 @@ class Loaders:
         """Records by ID, only those the caller may see; the others look absent."""
         async with reading(self.engines, Store.CORE) as core:
             owners = await owner_of(core, record_store, ids)
-        visible = [i for i in ids if i in owners and self.access.may_read(owners[i], section)]
+        readable = set(await self._allowed(list(set(owners.values())), section))
+        visible = [i for i in ids if i in owners and owners[i] in readable]
         found: dict[uuid.UUID, Row[Any]] = {}
         if visible:
             async with reading(self.engines, store) as connection:
@@ -173,7 +163,31 @@ class Loaders:
     async def _check_in_nodes(self, ids: list[uuid.UUID]) -> list[Row[Any] | None]:
         async with reading(self.engines, Store.CORE) as core:
             rows = await check_ins_by_ids(core, ids)
-        found = {
-            row.id: row for row in rows if self.access.may_read(row.citizen_id, Section.CHECKINS)
-        }
+        readable = set(await self._allowed(list({r.citizen_id for r in rows}), Section.CHECKINS))
+        found = {row.id: row for row in rows if row.citizen_id in readable}
         return [found.get(i) for i in ids]
+
+    async def _consents(self, ids: list[uuid.UUID]) -> list[list[Row[Any]] | ApiError]:
+        allowed = await self._allowed(ids, Section.CONSENTS)
+        found: dict[uuid.UUID, list[Row[Any]]] = {}
+        if allowed:
+            async with reading(self.engines, Store.CORE) as core:
+                found = await consents_of(core, allowed)
+        return [found[i] if i in found else _not_visible() for i in ids]
+
+    async def _access_log_pages(self, keys: list[AuditPageKey]) -> list[list[Row[Any]] | ApiError]:
+        readable = set(await self._allowed([k.citizen_id for k in keys], Section.ACCESS_LOG))
+        pages: dict[AuditPageKey, list[Row[Any]]] = {}
+        async with reading(self.engines, Store.CORE) as core:
+            for key in keys:
+                if key.citizen_id in readable:
+                    pages[key] = await audit_page(core, key)
+        return [pages[k] if k in pages else _not_visible() for k in keys]
+
+    async def _profiles(self, ids: list[uuid.UUID]) -> list[Profile | ApiError | None]:
+        allowed = await self._allowed(ids, Section.IDENTITY)
+        found: dict[uuid.UUID, Profile] = {}
+        if allowed:
+            async with reading(self.engines, Store.CORE) as core:
+                found = await profiles(core, allowed)
+        return [found.get(i) if i in allowed else _not_visible() for i in ids]

@@ -20,3 +20,22 @@ async def load_nodes(loader, node_ids: Iterable[str]) -> list[object | None]:  #
     wanted = [i for i in parsed if i is not None]
     rows = dict(zip(wanted, await loader.load_many(wanted), strict=True)) if wanted else {}
     return [rows.get(i) if i is not None else None for i in parsed]
+
+
+def parse_typed_node_id(raw: str, type_name: str) -> uuid.UUID | None:
+    """The UUID behind a node ID of that type, or a bare UUID; None for anything else."""
+    from strawberry import relay
+
+    try:
+        global_id = relay.GlobalID.from_id(raw)
+    except ValueError:
+        global_id = None
+    candidate = raw
+    if global_id is not None:
+        if global_id.type_name != type_name:
+            return None
+        candidate = global_id.node_id
+    try:
+        return uuid.UUID(candidate)
+    except ValueError:
+        return None

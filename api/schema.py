@@ -1,12 +1,23 @@
-"""The GraphQL schema: one Query over the three stores."""
+"""The GraphQL schema: one Query over the three stores, and the Mutations."""
 
 import strawberry
 from strawberry import relay
 from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
+from api.auth import (
+    AuthPayload,
+    LogoutPayload,
+    RequestOtpPayload,
+    logout,
+    refresh_session,
+    request_otp,
+    verify_otp,
+)
 from api.checkin import CheckIn
-from api.citizen import Citizen, me
+from api.citizen import Citizen, citizen, me
+from api.consent import grant_consent, revoke_consent
 from api.errors import PublicErrors
+from api.profile import update_my_profile, verify_identity
 from api.stores import reading
 from api.testing import TestResult
 from api.vaccination import Vaccination, Vaccine
@@ -33,6 +44,7 @@ async def resolve_vaccines(info: strawberry.Info) -> list[Vaccine]:
 @strawberry.type
 class Query:
     me: Citizen | None = me
+    citizen: Citizen | None = citizen
     node: relay.Node | None = relay.node(
         description="Any object by its global ID; one the caller may not see is null."
     )
@@ -44,8 +56,33 @@ class Query:
     )
 
 
+@strawberry.type
+class Mutation:
+    request_otp: RequestOtpPayload = strawberry.mutation(
+        resolver=request_otp, description="Send a sign-in code to a phone."
+    )
+    verify_otp: AuthPayload = strawberry.mutation(
+        resolver=verify_otp,
+        description="Sign in with the code; a phone's first sign-in creates its citizen.",
+    )
+    refresh_session: AuthPayload = strawberry.mutation(
+        resolver=refresh_session,
+        description="Trade a refresh token for new tokens. A refresh token works once: "
+        "used again, it signs out the whole session.",
+    )
+    logout: LogoutPayload = strawberry.mutation(
+        resolver=logout,
+        description="Sign this session out (everywhere: every session of the citizen).",
+    )
+    update_profile = update_my_profile
+    verify_identity = verify_identity
+    grant_consent = grant_consent
+    revoke_consent = revoke_consent
+
+
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     types=[Citizen, Vaccination, TestResult, CheckIn],
     extensions=[
         PublicErrors,

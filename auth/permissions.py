@@ -1,4 +1,9 @@
-"""Permission classes declared on schema fields."""
+"""Permission classes declared on schema fields.
+
+They decide from the principal alone (its kind and its scopes); whether a
+partner may see one particular citizen is decided where that citizen's rows
+are loaded (api/loaders.py `Access`), against the citizen's live consents.
+"""
 
 from typing import Any
 
@@ -6,19 +11,89 @@ from graphql import GraphQLError
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from auth.principal import Anonymous, CitizenPrincipal
+from auth.principal import Anonymous, CitizenPrincipal, PartnerPrincipal, Principal
+from auth.scopes import Scope
 
 
-class IsCitizen(BasePermission):
-    message = "sign in as a citizen to see this"
-    error_extensions = {"code": "UNAUTHENTICATED"}
+def _refusal(principal: Principal, wanted: str) -> GraphQLError:
+    if isinstance(principal, Anonymous):
+        if principal.unavailable:
+            return GraphQLError(
+                "the core store is unavailable",
+                extensions={"code": "STORE_UNAVAILABLE", "store": "core"},
+            )
+        if principal.refusal:
+            return GraphQLError(
+                f"credentials refused: {principal.refusal}", extensions={"code": "UNAUTHENTICATED"}
+            )
+        return GraphQLError(f"sign in {wanted}", extensions={"code": "UNAUTHENTICATED"})
+    return GraphQLError("not allowed to see or do this", extensions={"code": "FORBIDDEN"})
+
+
+class _PrincipalPermission(BasePermission):
+    wanted = "to see this"
+
+    def allows(self, principal: Principal) -> bool:
+        raise NotImplementedError
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
+        if not self.allows(principal):
+            raise _refusal(principal, self.wanted)
+        return True
+
+
+class IsCitizen(_PrincipalPermission):
+    """The signed-in citizen, acting on their own data."""
+
+    wanted = "as a citizen to see this"
+
+    def allows(self, principal: Principal) -> bool:
+        return isinstance(principal, CitizenPrincipal)
+
+
+class IsAuthenticated(_PrincipalPermission):
+    def allows(self, principal: Principal) -> bool:
+        return not isinstance(principal, Anonymous)
+
+
+class IsPartner(_PrincipalPermission):
+    wanted = "with a partner token to do this"
+
+    def allows(self, principal: Principal) -> bool:
+        return isinstance(principal, PartnerPrincipal)
+
+
+class _CitizenOrScope(_PrincipalPermission):
+    """The citizen themselves, or a partner token holding the scope (and, per citizen,
+    their consent: checked where the rows are loaded)."""
+
+    scope: Scope
+
+    def allows(self, principal: Principal) -> bool:
         if isinstance(principal, CitizenPrincipal):
             return True
-        if isinstance(principal, Anonymous) and principal.refusal:
-            raise GraphQLError(
-                f"credentials refused: {principal.refusal}", extensions=self.error_extensions
-            )
-        return False
+        return isinstance(principal, PartnerPrincipal) and principal.holds(self.scope)
+
+
+class ReadsVaccinations(_CitizenOrScope):
+    scope = Scope.CITIZEN_READ_VACCINATIONS
+
+
+class ReadsTests(_CitizenOrScope):
+    scope = Scope.CITIZEN_READ_TESTS
+
+
+class ReadsCheckIns(_CitizenOrScope):
+    scope = Scope.CITIZEN_READ_CHECKINS
+
+
+class VerifiesIdentity(_PrincipalPermission):
+    """An identity partner (e.g. the national e-ID system) or a province operator."""
+
+    wanted = "with a partner token to do this"
+
+    def allows(self, principal: Principal) -> bool:
+        return isinstance(principal, PartnerPrincipal) and (
+            principal.holds(Scope.IDENTITY_VERIFY) or principal.holds(Scope.RECONCILE)
+        )

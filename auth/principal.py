@@ -1,15 +1,28 @@
-"""Who is calling, read from the request's Authorization header."""
+"""Who is calling, read from the request's Authorization header.
 
+`Bearer hgp_…` is a partner token, looked up in the core store on every
+request; any other bearer token must be a citizen access JWT.
+"""
+
+import logging
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from auth import partners
+from auth.scopes import Scope
 from auth.tokens import InvalidToken, TokenIssuer
+
+log = logging.getLogger("healthgraph.auth")
 
 
 @dataclass(frozen=True)
 class Anonymous:
     # Why the credentials offered (if any) were refused; shown to the caller.
     refusal: str | None = None
+    # Set when the credentials could not be checked at all (the core store is down).
+    unavailable: bool = False
 
 
 @dataclass(frozen=True)
@@ -21,17 +34,64 @@ class CitizenPrincipal:
         return f"citizen:{self.citizen_id}"
 
 
-Principal = Anonymous | CitizenPrincipal
+@dataclass(frozen=True)
+class PartnerPrincipal:
+    partner_id: uuid.UUID
+    name: str
+    scopes: frozenset[str]
+    province_code: str | None
+    token_id: uuid.UUID
+
+    @property
+    def label(self) -> str:
+        return f"partner:{self.partner_id}"
+
+    def holds(self, scope: Scope) -> bool:
+        return scope.value in self.scopes
 
 
-def principal_from_header(authorization: str | None, issuer: TokenIssuer) -> Principal:
+Principal = Anonymous | CitizenPrincipal | PartnerPrincipal
+
+
+def _credentials(authorization: str | None) -> str | Anonymous:
     if not authorization:
         return Anonymous()
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return Anonymous("the Authorization header must be `Bearer <token>`")
+    return credentials.strip()
+
+
+def principal_from_header(authorization: str | None, issuer: TokenIssuer) -> Principal:
+    """The citizen behind an access JWT (partner tokens need `authenticate`)."""
+    credentials = _credentials(authorization)
+    if isinstance(credentials, Anonymous):
+        return credentials
     try:
-        claims = issuer.verify(credentials.strip())
+        claims = issuer.verify(credentials)
     except InvalidToken as error:
         return Anonymous(str(error))
     return CitizenPrincipal(claims.citizen_id)
+
+
+async def _partner(core: AsyncEngine, token: str) -> Principal:
+    try:
+        async with core.connect() as connection:
+            holder = await partners.holder_of(connection, token)
+    except Exception as error:  # the store being down must not sign anyone in or out
+        log.warning("partner token not checked: %s", error.__class__.__name__)
+        return Anonymous("partner tokens cannot be checked right now", unavailable=True)
+    if holder is None:
+        return Anonymous("unknown, expired or revoked partner token")
+    return PartnerPrincipal(
+        holder.partner_id, holder.name, holder.scopes, holder.province_code, holder.token_id
+    )
+
+
+async def authenticate(
+    authorization: str | None, issuer: TokenIssuer, core: AsyncEngine
+) -> Principal:
+    credentials = _credentials(authorization)
+    if isinstance(credentials, str) and partners.is_partner_token(credentials):
+        return await _partner(core, credentials)
+    return principal_from_header(authorization, issuer)

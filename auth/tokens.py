@@ -47,10 +47,16 @@ class TokenIssuer:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk() for key in self.keys]}
 
-    def issue(self, citizen_id: uuid.UUID, *, now: datetime | None = None) -> str:
+    def issue(
+        self,
+        citizen_id: uuid.UUID,
+        *,
+        now: datetime | None = None,
+        session_id: uuid.UUID | None = None,
+    ) -> str:
         now = now or datetime.now(UTC)
         signing_key = self.keys[0]
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": str(citizen_id),
@@ -59,6 +65,9 @@ class TokenIssuer:
             "exp": now + self.ttl,
             "jti": uuid.uuid4().hex,
         }
+        if session_id is not None:
+            # The refresh-token family this token was issued in.
+            claims["sid"] = str(session_id)
         return jwt.encode(
             claims, signing_key.private_key, algorithm=ALGORITHM, headers={"kid": signing_key.kid}
         )

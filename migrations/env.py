@@ -3,9 +3,16 @@
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
+import models.audit
 import models.checkin
 import models.citizen
+import models.consent
 import models.link
+import models.otp
+import models.partner
+import models.profile
+import models.ratelimit
+import models.session
 import models.testing
 import models.vaccination
 import models.venue  # noqa: F401  (register every table)

@@ -4,7 +4,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,26 @@ class Settings(BaseSettings):
     jwt_audience: str = "healthgraph-app"
     jwt_keys_dir: Path | None = None
     access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
+
+    # Sign-in codes. The secret keys their hashes; in development one is generated
+    # under data_dir when unset.
+    otp_secret: SecretStr | None = None
+    otp_ttl_seconds: int = Field(default=300, ge=30)
+    otp_max_attempts: int = Field(default=5, ge=1)
+    # Rate limits, shared by every process through the core store. Mobile carriers put
+    # many phones behind one address, so the per-address limits are generous.
+    otp_requests_per_phone: int = Field(default=5, ge=1)
+    otp_requests_per_address: int = Field(default=60, ge=1)
+    otp_verifications_per_address: int = Field(default=120, ge=1)
+    otp_rate_window_seconds: int = Field(default=3600, ge=1)
+
+    # SMS gateway for sign-in codes; unset, codes are written to the service log.
+    sms_gateway_url: str | None = None
+    sms_gateway_username: str | None = None
+    sms_gateway_password: SecretStr | None = None
+    sms_gateway_token: SecretStr | None = None
+    sms_sender_name: str | None = None
 
     @field_validator("core_database_url", "immunization_database_url", "testing_database_url")
     @classmethod

@@ -1,9 +1,11 @@
 """Fixtures: fresh databases per store on a real PostgreSQL, the app, and a data builder."""
 
+import logging
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -425,3 +427,107 @@ def given(engines: Engines) -> Given:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+_AUTH_TABLES = (
+    "TRUNCATE core.audit_log, core.otp_challenges, core.rate_limits, core.refresh_tokens, "
+    "core.consents, core.partner_tokens, core.partners, core.profile_claims"
+)
+
+
+@pytest.fixture(autouse=True)
+async def _empty_auth_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Sign-in, partner, consent and audit rows do not outlive the test that made them."""
+    yield
+    if "engines" not in request.fixturenames:
+        return
+    engines: Engines = request.getfixturevalue("engines")
+    async with engines[Store.CORE].begin() as connection:
+        await connection.execute(sa.text(_AUTH_TABLES))
+
+
+class Partners:
+    """Partner systems and the consents citizens give them."""
+
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+        self._counter = 0
+
+    async def create(
+        self,
+        *scopes: str,
+        name: str | None = None,
+        province_code: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> Any:
+        from auth import partners
+        from auth.scopes import parse_scopes
+
+        self._counter += 1
+        async with self.engines[Store.CORE].begin() as core:
+            return await partners.create(
+                core,
+                name or f"Partner {self._counter}",
+                parse_scopes(scopes),
+                province_code=province_code,
+                expires_at=expires_at,
+            )
+
+    async def consent(
+        self,
+        citizen_id: uuid.UUID,
+        partner_id: uuid.UUID,
+        *scopes: str,
+        expires_at: datetime | None = None,
+    ) -> uuid.UUID:
+        from models.consent import insert_consent
+
+        async with self.engines[Store.CORE].begin() as core:
+            return await insert_consent(
+                core,
+                citizen_id,
+                partner_id,
+                list(scopes),
+                expires_at or datetime.now(UTC) + timedelta(days=30),
+            )
+
+
+@pytest.fixture
+def partners(engines: Engines) -> Partners:
+    return Partners(engines)
+
+
+class SmsInbox:
+    """Reads the sign-in codes the default sender writes to the service log."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self.caplog = caplog
+
+    def last_code_for(self, phone: str) -> str:
+        for record in reversed(self.caplog.records):
+            if record.name == "healthgraph.sms" and record.args and record.args[0] == phone:
+                return str(record.args[1])  # type: ignore[index]
+        raise AssertionError(f"no code was sent to {phone}")
+
+
+@pytest.fixture
+def sms_inbox(caplog: pytest.LogCaptureFixture) -> SmsInbox:
+    caplog.set_level(logging.INFO, logger="healthgraph.sms")
+    return SmsInbox(caplog)
+
+
+@pytest.fixture
+def app_process(
+    settings: Settings, store_urls: StoreUrls, engines: Engines, issuer: TokenIssuer
+) -> Any:
+    """Starts another app process (own engines, own settings) reached from a client address."""
+
+    @asynccontextmanager
+    async def start(address: str = "203.0.113.7", **changes: Any) -> AsyncIterator[GraphQLClient]:
+        app = create_app(settings.model_copy(update=changes), store_urls)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=(address, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://hg") as http:
+                yield GraphQLClient(http, issuer)
+
+    return start

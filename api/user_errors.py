@@ -1,0 +1,34 @@
+"""Expected problems with a mutation's input, returned in its payload's `userErrors`."""
+
+from enum import StrEnum
+
+import strawberry
+
+
+@strawberry.enum
+class UserErrorCode(StrEnum):
+    INVALID_PHONE = "INVALID_PHONE"
+    DELIVERY_FAILED = "DELIVERY_FAILED"
+    INVALID_CODE = "INVALID_CODE"
+    CODE_EXPIRED = "CODE_EXPIRED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    CODE_ALREADY_USED = "CODE_ALREADY_USED"
+    INVALID_REFRESH_TOKEN = "INVALID_REFRESH_TOKEN"
+    SESSION_REVOKED = "SESSION_REVOKED"
+    INVALID_VALUE = "INVALID_VALUE"
+    NOT_FOUND = "NOT_FOUND"
+    SCOPE_NOT_GRANTABLE = "SCOPE_NOT_GRANTABLE"
+    IDENTIFIER_ALREADY_VERIFIED = "IDENTIFIER_ALREADY_VERIFIED"
+    IDENTIFIER_TAKEN = "IDENTIFIER_TAKEN"
+    CLAIM_MISMATCH = "CLAIM_MISMATCH"
+
+
+@strawberry.type
+class UserError:
+    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+    message: str
+    code: UserErrorCode
+
+
+def user_error(code: UserErrorCode | str, message: str, field: str | None = None) -> UserError:
+    return UserError(field=field, message=message, code=UserErrorCode(code))

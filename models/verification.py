@@ -1,0 +1,157 @@
+"""Verifying claimed identifiers from records, and re-matching records once they are verified.
+
+A claim is confirmed by a record (a dose or a sample) that carries the
+citizen's OTP-verified phone and the claimed identifier, under the same name
+and date of birth: the site saw the person, their card and their phone at once.
+"""
+
+import unicodedata
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.identifiers import (
+    IdentifierKind,
+    normalize_insurance_number_or_none,
+    normalize_national_id_or_none,
+    normalize_phone_or_none,
+)
+from models.link import RecordStore
+from models.matching import RecordIdentity, RecordToLink
+from models.profile import Identifier, Profile
+from models.testing import Sample
+from models.vaccination import VaccinationRecord
+
+RECORD_TABLES: dict[RecordStore, sa.Table] = {
+    RecordStore.IMMUNIZATION: VaccinationRecord.__table__,  # type: ignore[dict-item]
+    RecordStore.TESTING: Sample.__table__,  # type: ignore[dict-item]
+}
+
+
+def fold_name(name: str) -> str:
+    """A name compared without case, diacritics or spacing: sites often type it unaccented."""
+    plain = name.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", plain)
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(letters.casefold().split())
+
+
+def phone_variants(phone: str) -> list[str]:
+    """The ways a normalised phone is commonly stored as typed."""
+    return [phone, "+84" + phone[1:], "84" + phone[1:]]
+
+
+@dataclass(frozen=True)
+class CarriedIdentity:
+    """What a record carries, normalised."""
+
+    store: RecordStore
+    record_id: uuid.UUID
+    province_code: str
+    full_name: str
+    identity: RecordIdentity
+
+    def carries(self) -> set[Identifier]:
+        carried: set[Identifier] = set()
+        if self.identity.national_id is not None:
+            carried.add(self.identity.national_id)
+        if self.identity.insurance_number is not None:
+            carried.add((IdentifierKind.BHYT, self.identity.insurance_number))
+        return carried
+
+    def to_link(self) -> RecordToLink:
+        return RecordToLink(self.record_id, self.province_code, self.identity)
+
+
+def _carried(store: RecordStore, row: sa.Row[Any]) -> CarriedIdentity:
+    return CarriedIdentity(
+        store=store,
+        record_id=row.id,
+        province_code=row.province_code,
+        full_name=row.full_name,
+        identity=RecordIdentity(
+            national_id=normalize_national_id_or_none(row.national_id),
+            insurance_number=normalize_insurance_number_or_none(row.insurance_number),
+            phone=normalize_phone_or_none(row.phone),
+            date_of_birth=row.date_of_birth,
+        ),
+    )
+
+
+def _columns(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    c = table.c
+    return [
+        c.id,
+        c.province_code,
+        c.full_name,
+        c.national_id,
+        c.insurance_number,
+        c.phone,
+        c.date_of_birth,
+    ]
+
+
+async def records_carrying(
+    connection: AsyncConnection,
+    store: RecordStore,
+    identifiers: Iterable[Identifier] = (),
+    phone: str | None = None,
+    date_of_birth: date | None = None,
+    record_ids: Sequence[uuid.UUID] = (),
+) -> list[CarriedIdentity]:
+    """Records of one store that carry any of the identifiers, or the phone with that birth
+    date, or have one of the IDs."""
+    table = RECORD_TABLES[store]
+    conditions: list[sa.ColumnElement[bool]] = []
+    national_ids = [v for k, v in identifiers if k is not IdentifierKind.BHYT]
+    insurance_numbers = [v for k, v in identifiers if k is IdentifierKind.BHYT]
+    if national_ids:
+        conditions.append(table.c.national_id.in_(national_ids))
+    if insurance_numbers:
+        conditions.append(table.c.insurance_number.in_(insurance_numbers))
+    if phone is not None and date_of_birth is not None:
+        conditions.append(
+            sa.and_(
+                table.c.phone.in_(phone_variants(phone)), table.c.date_of_birth == date_of_birth
+            )
+        )
+    if record_ids:
+        conditions.append(table.c.id.in_(record_ids))
+    if not conditions:
+        return []
+    rows = (await connection.execute(sa.select(*_columns(table)).where(sa.or_(*conditions)))).all()
+    return [_carried(store, row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    identifiers: list[Identifier]
+    date_of_birth: date
+    record: CarriedIdentity
+
+    @property
+    def source(self) -> str:
+        return f"record:{self.record.store.value}:{self.record.record_id}"
+
+
+def confirmation(profile: Profile, records: Iterable[CarriedIdentity]) -> Confirmation | None:
+    """The first record that confirms some of the profile's claims, and what it confirms."""
+    claimed = set(profile.claimed())
+    birth = profile.claimed_date_of_birth or profile.date_of_birth
+    if not claimed or birth is None or not profile.full_name.strip():
+        return None
+    for record in records:
+        confirmed = claimed & record.carries()
+        if (
+            confirmed
+            and record.identity.phone == profile.phone
+            and record.identity.date_of_birth == birth
+            and fold_name(record.full_name) == fold_name(profile.full_name)
+        ):
+            return Confirmation(sorted(confirmed), birth, record)
+    return None
