@@ -1,11 +1,11 @@
-"""The `healthgraph` program: serve, migrate, seed, token, export-schema."""
+"""The `healthgraph` program: serve, migrate, seed, token, export-schema, partner."""
 
 import argparse
 import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from models.config import Settings, get_settings
@@ -38,7 +38,6 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _seed(urls: StoreUrls, settings: Settings, citizens: int) -> str:
     from models.seed import AlreadySeeded, seed
-
     from models.stores import Engines
 
     engines = Engines(urls, settings)
@@ -148,6 +147,20 @@ def _print_demo_access(urls: StoreUrls, settings: Settings, host: str, port: int
     )
 
 
+def _with_stores(command: Callable[..., int]) -> Callable[[argparse.Namespace, Settings], int]:
+    """Adapt a command that works on the stores: find them (migrating the embedded ones)."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        urls = _urls(settings)
+        if settings.uses_embedded_postgres:
+            from models.migration import migrate
+
+            migrate(urls)
+        return command(args, urls, settings)
+
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="healthgraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     export.add_argument("--check", action="store_true", help="fail when the file is stale")
     export.set_defaults(run=cmd_export_schema)
+
+    from api.partner import add_partner_commands
+
+    add_partner_commands(commands, _with_stores)
     return parser
 
 

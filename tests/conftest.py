@@ -531,3 +531,24 @@ def app_process(
                 yield GraphQLClient(http, issuer)
 
     return start
+
+
+_REQUEST_OTP = "mutation($phone: String!) { requestOtp(phone: $phone) { challenge { id } } }"
+_VERIFY_OTP = """mutation($id: ID!, $code: String!) { verifyOtp(challengeId: $id, code: $code) {
+  session { citizenId newCitizen accessToken refreshToken } userErrors { code } } }"""
+
+
+@pytest.fixture
+def sign_in(graphql: GraphQLClient, sms_inbox: SmsInbox) -> Any:
+    """Signs a phone in through requestOtp and verifyOtp; returns the session."""
+
+    async def run(phone: str = "0912345678") -> dict[str, Any]:
+        from models.identifiers import normalize_phone
+
+        requested = await graphql.query(_REQUEST_OTP, {"phone": phone})
+        challenge_id = requested["data"]["requestOtp"]["challenge"]["id"]
+        code = sms_inbox.last_code_for(normalize_phone(phone))
+        verified = await graphql.query(_VERIFY_OTP, {"id": challenge_id, "code": code})
+        return dict(verified["data"]["verifyOtp"]["session"])
+
+    return run
