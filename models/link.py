@@ -93,12 +93,13 @@ def link_row(
     }
 
 
-def upsert_links_statement(rows: list[dict[str, object]]) -> sa.Insert:
-    """Insert or refresh automatic outcomes; a person's decision is never overwritten."""
+def upsert_links_statement() -> sa.Insert:
+    """Insert or refresh automatic outcomes (execute with the rows as parameters);
+    a person's decision is never overwritten."""
     from sqlalchemy.dialects.postgresql import insert
 
     table = RecordLink.__table__
-    statement = insert(table).values(rows)
+    statement = insert(table)
     refreshed = {
         name: statement.excluded[name]
         for name in ("citizen_id", "status", "method", "reason", "province_code", "matched_at")

@@ -222,6 +222,5 @@ async def link_records(
         link_row(store, r.record_id, r.province_code, o.citizen_id, o.method, o.reason)
         for r, o in zip(records, outcomes, strict=True)
     ]
-    for start in range(0, len(rows), 5000):
-        await core.execute(upsert_links_statement(rows[start : start + 5000]))
+    await core.execute(upsert_links_statement(), rows)
     return outcomes

@@ -39,7 +39,7 @@ class VaccinationRecord(ImmunizationTable, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     source_system: str = Field(max_length=50)
     source_record_id: str = Field(max_length=100)
-    # Identifiers exactly as typed at the site (phone normalised when it parses).
+    # Identifiers exactly as typed at the site; matching normalises them.
     national_id: str | None = Field(default=None, max_length=20, index=True)
     insurance_number: str | None = Field(default=None, max_length=20, index=True)
     phone: str | None = Field(default=None, max_length=15)
