@@ -9,6 +9,7 @@ request, before any row is released.
 import asyncio
 import uuid
 from collections.abc import Sequence
+from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
@@ -27,8 +28,11 @@ class Access:
         self.principal = principal
         self._engines = engines
         self._request_id = request_id
-        self._consents: DataLoader[uuid.UUID, frozenset[str]] = DataLoader(self._load_consents)
         self._audit_writes: dict[tuple[uuid.UUID, Section], asyncio.Future[None]] = {}
+
+    @cached_property
+    def _consents(self) -> DataLoader[uuid.UUID, frozenset[str]]:
+        return DataLoader(self._load_consents)
 
     async def may_read(self, citizen_id: uuid.UUID, section: Section) -> bool:
         return bool(await self.readable([citizen_id], section))

@@ -3,6 +3,7 @@
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Row
@@ -46,9 +47,19 @@ class Loaders:
         self.vaccination_node = DataLoader(self._vaccination_nodes)
         self.test_result_node = DataLoader(self._test_result_nodes)
         self.check_in_node = DataLoader(self._check_in_nodes)
-        self.consents = DataLoader(self._consents)
-        self.access_log_page = DataLoader(self._access_log_pages)
-        self.profile = DataLoader(self._profiles)
+
+    # Made on first use: the dashboard, on every phone at every start, never needs them.
+    @cached_property
+    def consents(self) -> DataLoader[uuid.UUID, list[Row[Any]]]:
+        return DataLoader(self._consents)
+
+    @cached_property
+    def access_log_page(self) -> DataLoader[AuditPageKey, list[Row[Any]]]:
+        return DataLoader(self._access_log_pages)
+
+    @cached_property
+    def profile(self) -> DataLoader[uuid.UUID, Profile | None]:
+        return DataLoader(self._profiles)
 
     def prefetch_record_ids(self, citizen_id: uuid.UUID) -> None:
         """Start loading a citizen's record links; a failure surfaces where they are used."""

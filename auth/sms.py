@@ -5,7 +5,7 @@ from typing import Protocol
 
 import httpx
 
-from models.config import Settings
+from models.config import Environment, Settings
 
 log = logging.getLogger("healthgraph.sms")
 
@@ -70,6 +70,8 @@ class HttpSmsSender:
 
 def sender_from_settings(settings: Settings) -> CodeSender:
     if settings.sms_gateway_url is None:
+        if settings.env is Environment.PRODUCTION:
+            log.warning("no SMS gateway configured: sign-in codes are written to the log")
         return LogSender()
     return HttpSmsSender(
         settings.sms_gateway_url,
