@@ -3,7 +3,7 @@ re-matching of records that a newly verified identifier may now link."""
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +17,7 @@ from models.identifiers import (
     InvalidIdentifier,
     normalize_insurance_number,
     normalize_national_id,
+    normalize_phone_or_none,
 )
 from models.link import RecordStore, linked_record_ids
 from models.matching import link_records
@@ -26,6 +27,7 @@ from models.profile import (
     Profile,
     claim_date_of_birth,
     claim_identifier,
+    claimants_by_phone,
     drop_date_of_birth_claim,
     mark_verified,
     profile_of,
@@ -152,6 +154,17 @@ async def confirm_from_records(engines: Engines, citizen_id: uuid.UUID) -> bool:
         log.warning("a record confirms a claim that is verified elsewhere: %s", problem.message)
         return False
     return True
+
+
+async def confirm_claims_of_phones(engines: Engines, phones: Iterable[str | None]) -> int:
+    """Call after records arrive: the citizens signed in with the phones they carry may now
+    have claims that a record confirms. Returns how many citizens had claims verified."""
+    normalised = sorted({p for p in map(normalize_phone_or_none, phones) if p is not None})
+    if not normalised:
+        return 0
+    async with reading(engines, Store.CORE) as core:
+        claimants = await claimants_by_phone(core, normalised)
+    return sum([await confirm_from_records(engines, citizen_id) for citizen_id in claimants])
 
 
 async def verify(

@@ -243,3 +243,20 @@ async def mark_verified(
             .values(date_of_birth=date_of_birth)
         )
         await drop_date_of_birth_claim(core, citizen_id)
+
+
+async def claimants_by_phone(core: AsyncConnection, phones: Sequence[str]) -> list[uuid.UUID]:
+    """Citizens signed in with one of these phones who have claims awaiting verification."""
+    citizens, identifiers, claims = (
+        Citizen.__table__,
+        CitizenIdentifier.__table__,
+        ProfileClaim.__table__,
+    )
+    pending = sa.or_(
+        sa.exists().where(
+            identifiers.c.citizen_id == citizens.c.id, identifiers.c.verified.is_(False)
+        ),
+        sa.exists().where(claims.c.citizen_id == citizens.c.id),
+    )
+    query = sa.select(citizens.c.id).where(citizens.c.phone.in_(phones), pending)
+    return list((await core.execute(query)).scalars())
