@@ -1,11 +1,14 @@
 """Citizen sign-in: requestOtp, verifyOtp, refreshSession, logout."""
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import strawberry
 from strawberry import relay
 
-from api.errors import ApiError, ErrorCode
+from api.errors import ApiError, ErrorCode, StoreUnavailable
+from api.stores import is_unavailable
 from api.user_errors import UserError, user_error
 from auth.otp import CODE_LENGTH
 from auth.signin import RateLimited, Session, SignIn, SignInRefused
@@ -65,6 +68,17 @@ def _rate_limited(error: RateLimited) -> ApiError:
     return ApiError(ErrorCode.RATE_LIMITED, str(error), retryAfter=error.retry_after)
 
 
+@contextmanager
+def _core_store() -> Iterator[None]:
+    """Sign-in lives in the core store: when it does not answer, say so."""
+    try:
+        yield
+    except Exception as error:
+        if is_unavailable(error):
+            raise StoreUnavailable("core") from error
+        raise
+
+
 def _refused(error: SignInRefused) -> list[UserError]:
     return [user_error(error.problem.value, error.message, error.field)]
 
@@ -82,7 +96,8 @@ def session_from(result: Session) -> AuthSession:
 
 async def request_otp(info: strawberry.Info, phone: str) -> RequestOtpPayload:
     try:
-        challenge = await _sign_in(info).request_code(phone, _client_address(info))
+        with _core_store():
+            challenge = await _sign_in(info).request_code(phone, _client_address(info))
     except RateLimited as error:
         raise _rate_limited(error) from None
     except SignInRefused as error:
@@ -100,7 +115,8 @@ async def request_otp(info: strawberry.Info, phone: str) -> RequestOtpPayload:
 
 async def verify_otp(info: strawberry.Info, challenge_id: strawberry.ID, code: str) -> AuthPayload:
     try:
-        result = await _sign_in(info).verify_code(challenge_id, code, _client_address(info))
+        with _core_store():
+            result = await _sign_in(info).verify_code(challenge_id, code, _client_address(info))
     except RateLimited as error:
         raise _rate_limited(error) from None
     except SignInRefused as error:
@@ -110,7 +126,8 @@ async def verify_otp(info: strawberry.Info, challenge_id: strawberry.ID, code: s
 
 async def refresh_session(info: strawberry.Info, refresh_token: str) -> AuthPayload:
     try:
-        result = await _sign_in(info).refresh(refresh_token)
+        with _core_store():
+            result = await _sign_in(info).refresh(refresh_token)
     except SignInRefused as error:
         return AuthPayload(session=None, user_errors=_refused(error))
     return AuthPayload(session=session_from(result), user_errors=[])
@@ -120,7 +137,8 @@ async def logout(
     info: strawberry.Info, refresh_token: str, everywhere: bool = False
 ) -> LogoutPayload:
     try:
-        await _sign_in(info).logout(refresh_token, everywhere)
+        with _core_store():
+            await _sign_in(info).logout(refresh_token, everywhere)
     except SignInRefused as error:
         return LogoutPayload(signed_out=False, user_errors=_refused(error))
     return LogoutPayload(signed_out=True, user_errors=[])
