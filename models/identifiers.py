@@ -1,6 +1,7 @@
 """Vietnamese identifiers as typed at sites: national IDs, insurance numbers, phones."""
 
 import re
+import unicodedata
 from enum import StrEnum
 
 
@@ -110,6 +111,14 @@ def normalize_insurance_number_or_none(raw: str | None) -> str | None:
         return normalize_insurance_number(raw)
     except InvalidIdentifier:
         return None
+
+
+def fold_name(name: str) -> str:
+    """A name compared without case, diacritics or spacing: sites often type it unaccented."""
+    plain = name.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", plain)
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(letters.casefold().split())
 
 
 def mask_phone(phone: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from models.citizen import Citizen, CitizenIdentifier
 from models.identifiers import (
     IdentifierKind,
+    fold_name,
     normalize_insurance_number_or_none,
     normalize_national_id_or_none,
     normalize_phone_or_none,
@@ -36,6 +37,8 @@ class RecordIdentity:
     insurance_number: str | None
     phone: str | None
     date_of_birth: date | None
+    # Folded (see fold_name); it never links a record, it only stops a phone match.
+    full_name: str | None = None
 
     @classmethod
     def from_typed(
@@ -44,12 +47,14 @@ class RecordIdentity:
         insurance_number: str | None,
         phone: str | None,
         date_of_birth: date | None,
+        full_name: str | None = None,
     ) -> "RecordIdentity":
         return cls(
             national_id=normalize_national_id_or_none(national_id),
             insurance_number=normalize_insurance_number_or_none(insurance_number),
             phone=normalize_phone_or_none(phone),
             date_of_birth=date_of_birth,
+            full_name=fold_name(full_name) if full_name else None,
         )
 
 
@@ -58,6 +63,7 @@ class CandidateCitizen:
     id: uuid.UUID
     date_of_birth: date | None
     verified: dict[IdentifierKind, set[str]] = field(default_factory=lambda: defaultdict(set))
+    full_name: str | None = None  # folded
 
     def has(self, kind: IdentifierKind, value: str) -> bool:
         return value in self.verified.get(kind, ())
@@ -94,6 +100,12 @@ def _national_id_conflict(record: RecordIdentity, citizen: CandidateCitizen) -> 
     return citizen.conflicts(kind, value)
 
 
+def _name_conflict(record: RecordIdentity, citizen: CandidateCitizen) -> bool:
+    """A phone and birth date shared within a family (a parent's dose typed with the
+    child's phone) must not link: a phone match also needs the same name."""
+    return bool(record.full_name and citizen.full_name and record.full_name != citizen.full_name)
+
+
 def _decide(
     record: RecordIdentity,
     matches: list[CandidateCitizen],
@@ -107,6 +119,8 @@ def _decide(
     if _birth_conflict(record, citizen) or _national_id_conflict(record, citizen):
         return _unmatched(UnmatchedReason.CONFLICTING_IDENTIFIERS)
     if check_insurance and citizen.conflicts(IdentifierKind.BHYT, record.insurance_number):
+        return _unmatched(UnmatchedReason.CONFLICTING_IDENTIFIERS)
+    if method is LinkMethod.PHONE_AND_BIRTH_DATE and _name_conflict(record, citizen):
         return _unmatched(UnmatchedReason.CONFLICTING_IDENTIFIERS)
     return MatchOutcome(citizen_id=citizen.id, method=method)
 
@@ -188,13 +202,21 @@ async def load_directory(
             return CitizenDirectory([])
         holders = holders.where(sa.tuple_(identifiers.c.kind, identifiers.c.value).in_(keys))
     query = (
-        sa.select(citizens.c.id, citizens.c.date_of_birth, identifiers.c.kind, identifiers.c.value)
+        sa.select(
+            citizens.c.id,
+            citizens.c.date_of_birth,
+            citizens.c.full_name,
+            identifiers.c.kind,
+            identifiers.c.value,
+        )
         .join(identifiers, identifiers.c.citizen_id == citizens.c.id)
         .where(identifiers.c.verified, citizens.c.id.in_(holders))
     )
     found: dict[uuid.UUID, CandidateCitizen] = {}
-    for citizen_id, birth, kind, value in (await core.execute(query)).all():
-        citizen = found.setdefault(citizen_id, CandidateCitizen(citizen_id, birth))
+    for citizen_id, birth, name, kind, value in (await core.execute(query)).all():
+        citizen = found.setdefault(
+            citizen_id, CandidateCitizen(citizen_id, birth, full_name=fold_name(name))
+        )
         citizen.verified[IdentifierKind(kind)].add(value)
     return CitizenDirectory(found.values())
 

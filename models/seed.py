@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from models import demo_names as names
 from models.checkin import CheckInMethod, ensure_partitions
 from models.citizen import Citizen
-from models.identifiers import IdentifierKind
+from models.identifiers import IdentifierKind, fold_name
 from models.link import LinkMethod, LinkStatus, RecordLink, RecordStore
 from models.matching import (
     CandidateCitizen,
@@ -156,7 +156,9 @@ class Person:
         for kind, value, is_verified in self.identifiers():
             if is_verified:
                 verified[kind].add(value)
-        return CandidateCitizen(self.id, self.date_of_birth, verified)
+        return CandidateCitizen(
+            self.id, self.date_of_birth, verified, full_name=fold_name(self.full_name)
+        )
 
     @property
     def has_verified_cccd(self) -> bool:
@@ -684,7 +686,11 @@ class Typed:
 
     def identity(self) -> RecordIdentity:
         return RecordIdentity.from_typed(
-            self.national_id, self.insurance_number, self.phone, self.date_of_birth
+            self.national_id,
+            self.insurance_number,
+            self.phone,
+            self.date_of_birth,
+            self.full_name,
         )
 
 

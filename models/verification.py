@@ -5,7 +5,6 @@ citizen's OTP-verified phone and the claimed identifier, under the same name
 and date of birth: the site saw the person, their card and their phone at once.
 """
 
-import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.identifiers import (
     IdentifierKind,
+    fold_name,
     normalize_insurance_number_or_none,
     normalize_national_id_or_none,
     normalize_phone_or_none,
@@ -31,14 +31,6 @@ RECORD_TABLES: dict[RecordStore, sa.Table] = {
     RecordStore.IMMUNIZATION: VaccinationRecord.__table__,  # type: ignore[dict-item]
     RecordStore.TESTING: Sample.__table__,  # type: ignore[dict-item]
 }
-
-
-def fold_name(name: str) -> str:
-    """A name compared without case, diacritics or spacing: sites often type it unaccented."""
-    plain = name.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", plain)
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(letters.casefold().split())
 
 
 def phone_variants(phone: str) -> list[str]:
@@ -79,6 +71,7 @@ def _carried(store: RecordStore, row: sa.Row[Any]) -> CarriedIdentity:
             insurance_number=normalize_insurance_number_or_none(row.insurance_number),
             phone=normalize_phone_or_none(row.phone),
             date_of_birth=row.date_of_birth,
+            full_name=fold_name(row.full_name),
         ),
     )
 

@@ -295,6 +295,7 @@ class Given:
             insurance_number,
             phone,
             date_of_birth,
+            full_name,
         )
         return record_id
 
@@ -310,6 +311,7 @@ class Given:
         phone: str | None = None,
         date_of_birth: date | None = None,
         province_code: str = "24",
+        full_name: str = "Nguyễn Văn An",
     ) -> uuid.UUID:
         number = self._next()
         record_id = uuid.uuid4()
@@ -336,7 +338,7 @@ class Given:
                     "national_id": national_id,
                     "insurance_number": insurance_number,
                     "phone": phone,
-                    "full_name": "Nguyễn Văn An",
+                    "full_name": full_name,
                     "date_of_birth": date_of_birth,
                     "province_code": province_code,
                     "recorded_at": datetime.now(UTC),
@@ -351,6 +353,7 @@ class Given:
             insurance_number,
             phone,
             date_of_birth,
+            full_name,
         )
         return record_id
 
@@ -363,8 +366,11 @@ class Given:
         insurance_number: str | None,
         phone: str | None,
         date_of_birth: date | None,
+        full_name: str | None = None,
     ) -> None:
-        identity = RecordIdentity.from_typed(national_id, insurance_number, phone, date_of_birth)
+        identity = RecordIdentity.from_typed(
+            national_id, insurance_number, phone, date_of_birth, full_name
+        )
         async with self.engines[Store.CORE].begin() as core:
             await link_records(core, store, [RecordToLink(record_id, province_code, identity)])
 

@@ -193,3 +193,47 @@ async def test_phone_and_birth_date_link_whatever_the_phone_format(graphql, give
     body = await graphql.query(VACCINATIONS, as_citizen=an)
 
     assert len(body["data"]["me"]["vaccinations"]) == 1
+
+
+def test_a_phone_match_under_another_name_is_not_linked():
+    mother = citizen(PHONE="0912000001")
+    mother.full_name = "tran thi binh"
+
+    outcome = decide_match(
+        RecordIdentity.from_typed(None, None, "0912000001", BIRTH, "Nguyễn Văn An"), [mother]
+    )
+
+    assert outcome.reason is UnmatchedReason.CONFLICTING_IDENTIFIERS
+
+
+def test_a_phone_match_links_whatever_the_case_and_accents_of_the_typed_name():
+    an = citizen(PHONE="0912000001")
+    an.full_name = "nguyen van an"
+
+    outcome = decide_match(
+        RecordIdentity.from_typed(None, None, "0912000001", BIRTH, "NGUYEN VAN AN"), [an]
+    )
+
+    assert outcome.citizen_id == an.id
+
+
+def test_names_never_stop_a_national_id_match():
+    an = citizen(CCCD="024090001234")
+    an.full_name = "nguyen van an"
+
+    outcome = decide_match(
+        RecordIdentity.from_typed("024090001234", None, None, None, "Nguyen Van Anh"), [an]
+    )
+
+    assert outcome.citizen_id == an.id
+
+
+async def test_a_dose_typed_with_my_phone_and_birth_date_under_another_name_is_not_mine(
+    graphql, given
+):
+    an = await given.citizen(phone="0912000001", full_name="Nguyễn Văn An")
+    await given.vaccination(phone="0912000001", date_of_birth=BIRTH, full_name="Nguyễn Văn Bình")
+
+    body = await graphql.query(VACCINATIONS, as_citizen=an)
+
+    assert body["data"]["me"]["vaccinations"] == []
