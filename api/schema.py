@@ -2,7 +2,7 @@
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
 
 from api.auth import (
     AuthPayload,
@@ -17,6 +17,7 @@ from api.checkin import CheckIn
 from api.citizen import Citizen, citizen, me
 from api.consent import grant_consent, revoke_consent
 from api.errors import PublicErrors
+from api.limits import DocumentLimits
 from api.profile import update_my_profile, verify_identity
 from api.stores import reading
 from api.testing import TestResult
@@ -88,7 +89,6 @@ schema = strawberry.Schema(
         PublicErrors,
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
+        DocumentLimits,
     ],
 )

@@ -41,3 +41,21 @@ async def test_unknown_fields_are_bad_user_input(graphql):
     body = await graphql.query("{ nope }")
 
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_documents_with_too_many_aliases_are_refused(graphql):
+    aliases = " ".join(f"a{n}: vaccines {{ code }}" for n in range(31))
+
+    body = await graphql.query(f"{{ {aliases} }}")
+
+    assert body.get("data") is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_documents_within_the_alias_limit_are_answered(graphql):
+    aliases = " ".join(f"a{n}: vaccines {{ code }}" for n in range(30))
+
+    body = await graphql.query(f"{{ {aliases} }}")
+
+    assert "errors" not in body
+    assert len(body["data"]) == 30
