@@ -13,7 +13,7 @@ from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
-from api.stores import reading
+from api.stores import fetching, reading
 from auth.principal import CitizenPrincipal, PartnerPrincipal, Principal
 from auth.scopes import Section, sections_opened_by
 from models.audit import Actor, AuditAction, record
@@ -55,7 +55,7 @@ class Access:
 
     async def _load_consents(self, ids: list[uuid.UUID]) -> list[frozenset[str]]:
         assert isinstance(self.principal, PartnerPrincipal) and self._engines is not None
-        async with reading(self._engines, Store.CORE) as core:
+        async with fetching(self._engines, Store.CORE) as core:
             found = await consented_scopes(core, self.principal.partner_id, ids)
         return [found[i] for i in ids]
 

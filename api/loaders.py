@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from api.access import Access
 from api.errors import ApiError, ErrorCode
-from api.stores import reading
+from api.stores import fetching
 from auth.scopes import Section
 from models.audit import AuditPageKey, audit_page
 from models.checkin import CheckInPageKey, check_in_pages, check_ins_by_ids
@@ -73,13 +73,13 @@ class Loaders:
         allowed = await self._allowed(ids, Section.PROFILE)
         found: dict[uuid.UUID, Row[Any]] = {}
         if allowed:
-            async with reading(self.engines, Store.CORE) as core:
+            async with fetching(self.engines, Store.CORE) as core:
                 found = {row.id: row for row in await citizens_by_ids(core, allowed)}
         return [found.get(i) if i in allowed else _not_visible() for i in ids]
 
     async def _record_ids(self, ids: list[uuid.UUID]) -> list[RecordIds]:
         # Only reached through the section loaders below, which check access first.
-        async with reading(self.engines, Store.CORE) as core:
+        async with fetching(self.engines, Store.CORE) as core:
             found = await linked_record_ids(core, ids)
         return [found[i] for i in ids]
 
@@ -101,7 +101,7 @@ class Loaders:
         wanted = [record_id for record_ids in owned.values() for record_id in record_ids]
         rows_by_id: dict[uuid.UUID, Row[Any]] = {}
         if wanted:
-            async with reading(self.engines, store) as connection:
+            async with fetching(self.engines, store) as connection:
                 rows_by_id = {row.id: row for row in await fetch(connection, wanted)}
         grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
         order = {row_id: position for position, row_id in enumerate(rows_by_id)}
@@ -129,12 +129,12 @@ class Loaders:
         allowed = [k for k in keys if k.citizen_id in readable]
         pages: dict[CheckInPageKey, list[Row[Any]]] = {}
         if allowed:
-            async with reading(self.engines, Store.CORE) as core:
+            async with fetching(self.engines, Store.CORE) as core:
                 pages = dict(zip(allowed, await check_in_pages(core, allowed), strict=True))
         return [pages[k] if k in pages else _not_visible() for k in keys]
 
     async def _venues_by_code(self, codes: list[str]) -> list[Row[Any] | None]:
-        async with reading(self.engines, Store.CORE) as core:
+        async with fetching(self.engines, Store.CORE) as core:
             found = {row.code: row for row in await venues_by_codes(core, codes)}
         return [found.get(code) for code in codes]
 
@@ -147,13 +147,13 @@ class Loaders:
         fetch: Any,
     ) -> list[Row[Any] | None]:
         """Records by ID, only those the caller may see; the others look absent."""
-        async with reading(self.engines, Store.CORE) as core:
+        async with fetching(self.engines, Store.CORE) as core:
             owners = await owner_of(core, record_store, ids)
         readable = set(await self._allowed(list(set(owners.values())), section))
         visible = [i for i in ids if i in owners and owners[i] in readable]
         found: dict[uuid.UUID, Row[Any]] = {}
         if visible:
-            async with reading(self.engines, store) as connection:
+            async with fetching(self.engines, store) as connection:
                 found = {row.id: row for row in await fetch(connection, visible)}
         return [found.get(i) for i in ids]
 
@@ -172,7 +172,7 @@ class Loaders:
         )
 
     async def _check_in_nodes(self, ids: list[uuid.UUID]) -> list[Row[Any] | None]:
-        async with reading(self.engines, Store.CORE) as core:
+        async with fetching(self.engines, Store.CORE) as core:
             rows = await check_ins_by_ids(core, ids)
         readable = set(await self._allowed(list({r.citizen_id for r in rows}), Section.CHECKINS))
         found = {row.id: row for row in rows if row.citizen_id in readable}
@@ -182,14 +182,14 @@ class Loaders:
         allowed = await self._allowed(ids, Section.CONSENTS)
         found: dict[uuid.UUID, list[Row[Any]]] = {}
         if allowed:
-            async with reading(self.engines, Store.CORE) as core:
+            async with fetching(self.engines, Store.CORE) as core:
                 found = await consents_of(core, allowed)
         return [found[i] if i in found else _not_visible() for i in ids]
 
     async def _access_log_pages(self, keys: list[AuditPageKey]) -> list[list[Row[Any]] | ApiError]:
         readable = set(await self._allowed([k.citizen_id for k in keys], Section.ACCESS_LOG))
         pages: dict[AuditPageKey, list[Row[Any]]] = {}
-        async with reading(self.engines, Store.CORE) as core:
+        async with fetching(self.engines, Store.CORE) as core:
             for key in keys:
                 if key.citizen_id in readable:
                     pages[key] = await audit_page(core, key)
@@ -199,6 +199,6 @@ class Loaders:
         allowed = await self._allowed(ids, Section.IDENTITY)
         found: dict[uuid.UUID, Profile] = {}
         if allowed:
-            async with reading(self.engines, Store.CORE) as core:
+            async with fetching(self.engines, Store.CORE) as core:
                 found = await profiles(core, allowed)
         return [found.get(i) if i in allowed else _not_visible() for i in ids]

@@ -19,7 +19,7 @@ from api.consent import grant_consent, revoke_consent
 from api.errors import PublicErrors
 from api.limits import DocumentLimits
 from api.profile import update_my_profile, verify_identity
-from api.stores import reading
+from api.stores import fetching
 from api.testing import TestResult
 from api.vaccination import Vaccination, Vaccine
 from api.venue import Venue, resolve_venue
@@ -28,7 +28,7 @@ from models.vaccination import all_vaccines
 
 
 async def resolve_vaccines(info: strawberry.Info) -> list[Vaccine]:
-    async with reading(info.context.services.engines, Store.IMMUNIZATION) as immunization:
+    async with fetching(info.context.services.engines, Store.IMMUNIZATION) as immunization:
         rows = await all_vaccines(immunization)
     return [
         Vaccine(

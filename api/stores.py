@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import sqlalchemy.exc
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.errors import StoreUnavailable
 from models.stores import Engines, Store
@@ -30,8 +30,22 @@ def is_unavailable(error: BaseException) -> bool:
 
 @asynccontextmanager
 async def reading(engines: Engines, store: Store) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction (commit it to keep writes)."""
+    async with _available(engines[store], store) as connection:
+        yield connection
+
+
+@asynccontextmanager
+async def fetching(engines: Engines, store: Store) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads only, each statement on its own (no transaction)."""
+    async with _available(engines.reader(store), store) as connection:
+        yield connection
+
+
+@asynccontextmanager
+async def _available(engine: AsyncEngine, store: Store) -> AsyncIterator[AsyncConnection]:
     try:
-        async with engines[store].connect() as connection:
+        async with engine.connect() as connection:
             yield connection
     except StoreUnavailable:
         raise

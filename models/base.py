@@ -1,6 +1,10 @@
 """One SQLModel base per store, each with its own metadata and PostgreSQL schema."""
 
 from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from sqlalchemy import MetaData
 from sqlalchemy.orm import registry
@@ -42,3 +46,9 @@ METADATA = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def any_of(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
+    """`column = ANY(:name)`: one array parameter, so one prepared statement whatever the
+    number of values (an IN list would be a new statement for every length)."""
+    return column == sa.any_(sa.bindparam(name, type_=ARRAY(column.type)))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import CoreTable, utcnow
+from models.base import CoreTable, any_of, utcnow
 from models.identifiers import IdentifierKind
 
 
@@ -51,12 +51,18 @@ class CitizenIdentifier(CoreTable, table=True):
     verified_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
+_citizens = Citizen.__table__
+_CITIZENS_BY_IDS = sa.select(
+    _citizens.c.id,
+    _citizens.c.full_name,
+    _citizens.c.date_of_birth,
+    _citizens.c.phone,
+    _citizens.c.province_code,
+).where(any_of(_citizens.c.id, "ids"))
+
+
 async def citizens_by_ids(core: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
-    table = Citizen.__table__
-    query = sa.select(
-        table.c.id, table.c.full_name, table.c.date_of_birth, table.c.phone, table.c.province_code
-    ).where(table.c.id.in_(ids))
-    return list((await core.execute(query)).all())
+    return list((await core.execute(_CITIZENS_BY_IDS, {"ids": list(ids)})).all())
 
 
 async def citizen_id_by_phone(core: AsyncConnection, phone: str) -> uuid.UUID | None:

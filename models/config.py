@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     # Seconds to wait for a store before its field fails with STORE_UNAVAILABLE.
     store_connect_timeout: float = Field(default=3.0, gt=0)
     store_statement_timeout: float = Field(default=5.0, gt=0)
-    store_pool_size: int = Field(default=10, ge=1)
+    store_pool_size: int = Field(default=20, ge=1)
 
     jwt_issuer: str = "healthgraph"
     jwt_audience: str = "healthgraph-app"

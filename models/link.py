@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import CoreTable, utcnow
+from models.base import CoreTable, any_of, utcnow
 
 
 class RecordStore(StrEnum):
@@ -111,18 +111,26 @@ def upsert_links_statement() -> sa.Insert:
     )
 
 
+_links = RecordLink.__table__
+_LINKED_RECORDS = sa.select(_links.c.citizen_id, _links.c.store, _links.c.record_id).where(
+    any_of(_links.c.citizen_id, "citizen_ids"), _links.c.status == LinkStatus.LINKED.value
+)
+_OWNERS = sa.select(_links.c.record_id, _links.c.citizen_id).where(
+    _links.c.store == sa.bindparam("store"),
+    any_of(_links.c.record_id, "record_ids"),
+    _links.c.status == LinkStatus.LINKED.value,
+)
+
+
 async def linked_record_ids(
     core: AsyncConnection, citizen_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, dict[RecordStore, list[uuid.UUID]]]:
     """Each citizen's linked records, by store."""
-    table = RecordLink.__table__
-    query = sa.select(table.c.citizen_id, table.c.store, table.c.record_id).where(
-        table.c.citizen_id.in_(citizen_ids), table.c.status == LinkStatus.LINKED.value
-    )
     found: dict[uuid.UUID, dict[RecordStore, list[uuid.UUID]]] = {
         citizen_id: {store: [] for store in RecordStore} for citizen_id in citizen_ids
     }
-    for citizen_id, store, record_id in (await core.execute(query)).all():
+    rows = await core.execute(_LINKED_RECORDS, {"citizen_ids": list(citizen_ids)})
+    for citizen_id, store, record_id in rows.all():
         found[citizen_id][RecordStore(store)].append(record_id)
     return found
 
@@ -131,10 +139,5 @@ async def owner_of(
     core: AsyncConnection, store: RecordStore, record_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, uuid.UUID]:
     """The citizen each linked record belongs to."""
-    table = RecordLink.__table__
-    query = sa.select(table.c.record_id, table.c.citizen_id).where(
-        table.c.store == store.value,
-        table.c.record_id.in_(record_ids),
-        table.c.status == LinkStatus.LINKED.value,
-    )
-    return {record_id: citizen_id for record_id, citizen_id in (await core.execute(query)).all()}
+    rows = await core.execute(_OWNERS, {"store": store.value, "record_ids": list(record_ids)})
+    return {record_id: citizen_id for record_id, citizen_id in rows.all()}

@@ -90,8 +90,10 @@ def create_engine_for(store: Store, url: str, settings: Settings) -> AsyncEngine
     statement_ms = int(settings.store_statement_timeout * 1000)
     return create_async_engine(
         async_url(url),
+        # A fixed pool: overflow connections are closed on return, and opening one per
+        # request under load costs more than waiting for a pooled one.
         pool_size=settings.store_pool_size,
-        max_overflow=settings.store_pool_size,
+        max_overflow=0,
         pool_pre_ping=False,
         pool_timeout=settings.store_connect_timeout,
         connect_args={
@@ -114,9 +116,18 @@ class Engines(Mapping[Store, AsyncEngine]):
         self._engines = {
             store: create_engine_for(store, url, settings) for store, url in urls.items()
         }
+        self._readers = {
+            store: engine.execution_options(isolation_level="AUTOCOMMIT")
+            for store, engine in self._engines.items()
+        }
 
     def __getitem__(self, store: Store) -> AsyncEngine:
         return self._engines[store]
+
+    def reader(self, store: Store) -> AsyncEngine:
+        """The same pool without transactions: a read is one round trip, with no BEGIN
+        before it and no ROLLBACK after it."""
+        return self._readers[store]
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._engines)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import TestingTable, utcnow
+from models.base import TestingTable, any_of, utcnow
 
 
 class TestType(StrEnum):
@@ -63,11 +63,10 @@ class Sample(TestingTable, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
-async def samples_by_ids(testing: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
-    """Samples with their lab's name, newest first."""
+def _samples_with_lab() -> sa.Select[Any]:
     samples = Sample.__table__
     labs = Lab.__table__
-    query = (
+    return (
         sa.select(
             samples.c.id,
             samples.c.sample_code,
@@ -81,7 +80,14 @@ async def samples_by_ids(testing: AsyncConnection, ids: Sequence[uuid.UUID]) -> 
             labs.c.name.label("lab_name"),
         )
         .outerjoin(labs, labs.c.code == samples.c.lab_code)
-        .where(samples.c.id.in_(ids))
+        .where(any_of(samples.c.id, "ids"))
         .order_by(samples.c.collected_at.desc(), samples.c.id.desc())
     )
-    return list((await testing.execute(query)).all())
+
+
+_SAMPLES_BY_IDS = _samples_with_lab()
+
+
+async def samples_by_ids(testing: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    """Samples with their lab's name, newest first."""
+    return list((await testing.execute(_SAMPLES_BY_IDS, {"ids": list(ids)})).all())

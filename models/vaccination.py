@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import ImmunizationTable, utcnow
+from models.base import ImmunizationTable, any_of, utcnow
 
 
 class RecordStatus(StrEnum):
@@ -77,13 +77,13 @@ VACCINE_CATALOG = (
 )
 
 
-async def valid_records_by_ids(
-    immunization: AsyncConnection, ids: Sequence[uuid.UUID]
-) -> list[sa.Row[Any]]:
-    """Valid records with their vaccine, oldest dose first."""
-    records = VaccinationRecord.__table__
-    vaccines = Vaccine.__table__
-    query = (
+_records = VaccinationRecord.__table__
+_vaccines = Vaccine.__table__
+
+
+def _valid_records_with_vaccine() -> sa.Select[Any]:
+    records, vaccines = _records, _vaccines
+    return (
         sa.select(
             records.c.id,
             records.c.dose_number,
@@ -98,10 +98,19 @@ async def valid_records_by_ids(
             vaccines.c.primary_series_doses.label("vaccine_primary_series_doses"),
         )
         .join(vaccines, vaccines.c.code == records.c.vaccine_code)
-        .where(records.c.id.in_(ids), records.c.status == RecordStatus.VALID.value)
+        .where(any_of(records.c.id, "ids"), records.c.status == RecordStatus.VALID.value)
         .order_by(records.c.administered_at, records.c.id)
     )
-    return list((await immunization.execute(query)).all())
+
+
+_VALID_RECORDS_BY_IDS = _valid_records_with_vaccine()
+
+
+async def valid_records_by_ids(
+    immunization: AsyncConnection, ids: Sequence[uuid.UUID]
+) -> list[sa.Row[Any]]:
+    """Valid records with their vaccine, oldest dose first."""
+    return list((await immunization.execute(_VALID_RECORDS_BY_IDS, {"ids": list(ids)})).all())
 
 
 async def all_vaccines(immunization: AsyncConnection) -> list[sa.Row[Any]]:
