@@ -93,12 +93,12 @@ async def build(given_, plans: list[CitizenPlan], serial: int) -> World:
     for index, plan in enumerate(plans):
         number = serial * 10 + index
         phone, birth = f"09{number:08d}", date(1970, 1, 1) + timedelta(days=number)
+        name = f"Công dân {number}"
         identity = {
             "national_id": {"national_id": f"0240{number:08d}"},
             "insurance_number": {"insurance_number": f"HS424{number:010d}"},
-            "phone": {"phone": phone, "date_of_birth": birth},
+            "phone": {"phone": phone, "date_of_birth": birth, "full_name": name},
         }[plan.linked_by]
-        name = f"Công dân {number}"
         citizen = await given_.citizen(
             phone=phone,
             date_of_birth=birth,
