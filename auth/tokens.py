@@ -11,6 +11,8 @@ from auth.keys import SigningKey, load_keys
 from models.config import Environment, Settings
 
 ALGORITHM = "ES256"
+# Tokens remembered as verified, per process; the oldest is forgotten first.
+VERIFIED_CACHE_SIZE = 50_000
 
 
 class InvalidToken(Exception):
@@ -33,6 +35,7 @@ class TokenIssuer:
         self.issuer = issuer
         self.audience = audience
         self.ttl = ttl
+        self._verified: dict[str, AccessClaims] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "TokenIssuer":
@@ -73,6 +76,20 @@ class TokenIssuer:
         )
 
     def verify(self, token: str) -> AccessClaims:
+        """Check a token, remembering good ones for their lifetime: an app sends the same
+        token with every request, and an ES256 verification is the costly part."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if datetime.now(UTC) < remembered.expires_at:
+                return remembered
+            del self._verified[token]
+        claims = self._verify_signed(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = claims
+        return claims
+
+    def _verify_signed(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:

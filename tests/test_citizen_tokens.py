@@ -1,9 +1,12 @@
 """`me` answers only to a valid citizen access token."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from auth.tokens import InvalidToken
 
 ME = "{ me { fullName } }"
 
@@ -39,3 +42,14 @@ async def test_a_token_for_a_citizen_that_no_longer_exists_reads_nothing(graphql
     body = await graphql.query(ME, as_citizen=uuid.uuid4())
 
     assert body["data"]["me"] is None
+
+
+async def test_a_remembered_token_still_stops_working_when_it_expires(given, issuer):
+    citizen = await given.citizen()
+    soon = datetime.now(UTC) - issuer.ttl + timedelta(seconds=1)
+    token = issuer.issue(citizen, now=soon)
+    assert issuer.verify(token).citizen_id == citizen
+
+    await asyncio.sleep(1.2)
+    with pytest.raises(InvalidToken, match="expired"):
+        issuer.verify(token)
