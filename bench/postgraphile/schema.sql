@@ -43,7 +43,10 @@ END $$;
 
 CREATE OR REPLACE FUNCTION postgraphile.citizens_vaccination_status(citizen core.citizens)
 RETURNS postgraphile.vaccination_status
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+  status postgraphile.vaccination_status;
+BEGIN
   WITH doses AS (
     SELECT r.administered_at, v.primary_series_doses,
            row_number() OVER (ORDER BY r.administered_at, r.id) AS n
@@ -57,10 +60,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   )
   SELECT count(d.n)::integer,
          c.n IS NOT NULL,
-         (SELECT (administered_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date FROM doses WHERE n = c.n),
+         (SELECT (administered_at AT TIME ZONE 'UTC')::date FROM doses WHERE n = c.n),
          count(d.n) FILTER (WHERE d.n > c.n)::integer
+  INTO status
   FROM completion c LEFT JOIN doses d ON true
-  GROUP BY c.n
+  GROUP BY c.n;
+  RETURN status;
+END
 $$;
 
 COMMENT ON FUNCTION postgraphile.citizens_vaccinations(core.citizens) IS E'@behavior -connection +list';

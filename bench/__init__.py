@@ -1,0 +1,1 @@
+"""Benchmarks and load generators for healthgraph (not run by the test suite)."""

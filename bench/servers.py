@@ -1,0 +1,124 @@
+"""Starting and stopping the two GraphQL servers under test, on 127.0.0.1."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.database import Database
+from bench.tools import BENCH_DIR, healthgraph, node
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    pid: int
+    url: str
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def post_json(
+    url: str, payload: dict[str, Any], headers: dict[str, str] | None = None, timeout: float = 10
+) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return dict(json.loads(response.read()))
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}; see {log}")
+        try:
+            post_json(url, {"query": "{ __typename }"}, timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s; see {log}")
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float = 10) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=grace)
+
+
+@contextmanager
+def _serving(
+    name: str, command: list[str], env: dict[str, str], cwd: Path, port: int, log: Path
+) -> Iterator[Server]:
+    url = f"http://{HOST}:{port}/graphql"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_ready(url, process, log, timeout=120)
+            yield Server(name, process.pid, url, log)
+        finally:
+            _stop(process)
+
+
+@contextmanager
+def ours(database: Database, data_dir: Path, workers: int, log: Path) -> Iterator[Server]:
+    port = free_port()
+    command = [
+        str(healthgraph()),
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    env = {**database.service_env(data_dir), "HEALTHGRAPH_ACCESS_TOKEN_MINUTES": "1440"}
+    with _serving(f"healthgraph w={workers}", command, env, BENCH_DIR.parent, port, log) as server:
+        yield server
+
+
+@contextmanager
+def postgraphile(database: Database, log: Path) -> Iterator[Server]:
+    port = free_port()
+    command = [str(node()), str(BENCH_DIR / "postgraphile" / "server.mjs")]
+    env = {
+        **os.environ,
+        "NODE_ENV": "production",
+        "DATABASE_URL": database.url,
+        "PORT": str(port),
+    }
+    with _serving("PostGraphile", command, env, BENCH_DIR, port, log) as server:
+        yield server
