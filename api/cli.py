@@ -126,6 +126,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        access_log=settings.access_log,
         proxy_headers=True,
     )
     return 0

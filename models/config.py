@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     store_connect_timeout: float = Field(default=3.0, gt=0)
     store_statement_timeout: float = Field(default=5.0, gt=0)
     store_pool_size: int = Field(default=20, ge=1)
+    # One log line per HTTP request; metrics count requests either way.
+    access_log: bool = True
 
     jwt_issuer: str = "healthgraph"
     jwt_audience: str = "healthgraph-app"
