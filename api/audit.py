@@ -9,7 +9,7 @@ from strawberry import relay
 
 from models.audit import AuditAction as AuditActionEnum
 
-AuditAction = strawberry.enum(AuditActionEnum, name="AuditAction")
+strawberry.enum(AuditActionEnum, name="AuditAction")
 ACCESS_LOG_CURSOR = "audit"
 
 
@@ -19,13 +19,13 @@ class AccessLogEntry:
     at: dt.datetime
     actor_kind: str = strawberry.field(description="PARTNER, or another kind of principal.")
     actor_name: str = strawberry.field(description="The partner's name at the time.")
-    action: AuditAction
+    action: AuditActionEnum
     sections: list[str] = strawberry.field(description="The parts of your data concerned.")
     request_id: str = strawberry.field(description="Quote it when asking about this access.")
 
 
 @strawberry.type
-class AccessLogConnection(relay.Connection[AccessLogEntry]):
+class AccessLogConnection(relay.Connection[AccessLogEntry]):  # type: ignore[type-var]
     pass
 
 

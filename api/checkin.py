@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any
 
 import strawberry
 from sqlalchemy import Row
@@ -12,7 +12,7 @@ from api.nodes import load_nodes
 from api.venue import Venue, venue_from_row
 from models.checkin import CheckInMethod as CheckInMethodEnum
 
-CheckInMethod = strawberry.enum(CheckInMethodEnum, name="CheckInMethod")
+strawberry.enum(CheckInMethodEnum, name="CheckInMethod")
 
 
 @strawberry.type
@@ -28,14 +28,14 @@ class HealthDeclaration:
 class CheckIn(relay.Node):
     id: relay.NodeID[str]
     checked_in_at: dt.datetime
-    method: CheckInMethod
+    method: CheckInMethodEnum
     venue: Venue
     health_declaration: HealthDeclaration | None
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
+    ) -> list["CheckIn | None"]:
         rows = await load_nodes(info.context.loaders.check_in_node, node_ids)
         return [check_in_from_row(row) if row is not None else None for row in rows]
 

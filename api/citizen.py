@@ -4,7 +4,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any
 
 import strawberry
 from sqlalchemy import Row
@@ -148,7 +148,7 @@ class Citizen(relay.Node):
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
+    ) -> list["Citizen | None"]:
         rows = await load_nodes(_visible_citizens(info), node_ids)
         return [citizen_from_row(row) if row is not None else None for row in rows]
 

@@ -16,7 +16,7 @@ from models import consent as consents
 from models.partner import partners_by_ids
 from models.stores import Store
 
-Scope = strawberry.enum(ScopeEnum, name="Scope")
+strawberry.enum(ScopeEnum, name="Scope")
 LONGEST_CONSENT = dt.timedelta(days=366)
 
 
@@ -30,7 +30,7 @@ class PartnerSummary:
 class Consent:
     id: strawberry.ID
     partner: PartnerSummary
-    scopes: list[Scope]
+    scopes: list[ScopeEnum]
     granted_at: dt.datetime
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
@@ -46,7 +46,7 @@ class ConsentPayload:
 @strawberry.input
 class GrantConsentInput:
     partner_id: strawberry.ID
-    scopes: list[Scope]
+    scopes: list[ScopeEnum]
     expires_at: dt.datetime
 
 

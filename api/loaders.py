@@ -1,5 +1,6 @@
 """Per-request DataLoaders. Every read of a citizen's rows goes through `Access`."""
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -63,7 +64,7 @@ class Loaders:
 
     def prefetch_record_ids(self, citizen_id: uuid.UUID) -> None:
         """Start loading a citizen's record links; a failure surfaces where they are used."""
-        future = self.record_ids.load(citizen_id)
+        future = asyncio.ensure_future(self.record_ids.load(citizen_id))
         future.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     async def _allowed(self, ids: Sequence[uuid.UUID], section: Section) -> list[uuid.UUID]:
@@ -98,15 +99,15 @@ class Loaders:
                 allowed, await self.record_ids.load_many(allowed), strict=True
             ):
                 owned[citizen_id] = record_ids[record_store]
-        wanted = [record_id for record_ids in owned.values() for record_id in record_ids]
+        wanted = [record_id for owned_ids in owned.values() for record_id in owned_ids]
         rows_by_id: dict[uuid.UUID, Row[Any]] = {}
         if wanted:
             async with fetching(self.engines, store) as connection:
                 rows_by_id = {row.id: row for row in await fetch(connection, wanted)}
         grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
         order = {row_id: position for position, row_id in enumerate(rows_by_id)}
-        for citizen_id, record_ids in owned.items():
-            present = [r for r in record_ids if r in rows_by_id]
+        for citizen_id, owned_ids in owned.items():
+            present = [r for r in owned_ids if r in rows_by_id]
             grouped[citizen_id] = [rows_by_id[r] for r in sorted(present, key=order.__getitem__)]
         return [grouped[i] if i in owned else _not_visible() for i in ids]
 

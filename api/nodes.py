@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 
 def parse_node_ids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
@@ -14,7 +15,7 @@ def parse_node_ids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
     return parsed
 
 
-async def load_nodes(loader, node_ids: Iterable[str]) -> list[object | None]:  # type: ignore[no-untyped-def]
+async def load_nodes(loader: Any, node_ids: Iterable[str]) -> list[Any]:
     """Load through a DataLoader keyed by UUID; malformed IDs resolve to nothing."""
     parsed = parse_node_ids(node_ids)
     wanted = [i for i in parsed if i is not None]

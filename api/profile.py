@@ -12,12 +12,12 @@ from models.identifiers import IdentifierKind as IdentifierKindEnum
 from models.profile import HeldIdentifier
 from models.profile import Profile as ProfileRow
 
-IdentifierKind = strawberry.enum(IdentifierKindEnum, name="IdentifierKind")
+strawberry.enum(IdentifierKindEnum, name="IdentifierKind")
 
 
 @strawberry.type
 class Identifier:
-    kind: IdentifierKind
+    kind: IdentifierKindEnum
     value: str
     verified: bool = strawberry.field(description="Only verified identifiers link records.")
     verified_at: dt.datetime | None
@@ -61,7 +61,7 @@ class VerifyIdentityInput:
 
 @strawberry.type
 class VerifyIdentityPayload:
-    verified: list[IdentifierKind]
+    verified: list[IdentifierKindEnum]
     date_of_birth_verified: bool
     user_errors: list[UserError]
 

@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any
 
 import strawberry
 from sqlalchemy import Row
@@ -11,27 +11,27 @@ from strawberry import relay
 from api.nodes import load_nodes
 from models.testing import TestOutcome, TestType
 
-TestKind = strawberry.enum(TestType, name="TestType")
-TestResultValue = strawberry.enum(TestOutcome, name="TestOutcome")
+strawberry.enum(TestType, name="TestType")
+strawberry.enum(TestOutcome, name="TestOutcome")
 
 
 @strawberry.type
 class TestResult(relay.Node):
     id: relay.NodeID[str]
     sample_code: str
-    test_type: TestKind
+    test_type: TestType
     pooled: bool = strawberry.field(description="Tested in a pooled tube with other people.")
     pool_code: str | None
     collected_at: dt.datetime
     collection_site: str
     lab_name: str | None
-    result: TestResultValue
+    result: TestOutcome
     resulted_at: dt.datetime | None
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
+    ) -> list["TestResult | None"]:
         rows = await load_nodes(info.context.loaders.test_result_node, node_ids)
         return [test_result_from_row(row) if row is not None else None for row in rows]
 

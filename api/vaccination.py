@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any
 
 import strawberry
 from sqlalchemy import Row
@@ -12,7 +12,7 @@ from api.nodes import load_nodes
 from models.vaccination import SeriesRole as SeriesRoleEnum
 from models.vaccination import summarise_series
 
-SeriesRole = strawberry.enum(SeriesRoleEnum, name="SeriesRole")
+strawberry.enum(SeriesRoleEnum, name="SeriesRole")
 
 
 @strawberry.type
@@ -28,7 +28,7 @@ class Vaccine:
 class Vaccination(relay.Node):
     id: relay.NodeID[str]
     dose_number: int = strawberry.field(description="The dose number as recorded at the site.")
-    series_role: SeriesRole
+    series_role: SeriesRoleEnum
     administered_at: dt.datetime
     vaccine: Vaccine
     lot_number: str | None
@@ -38,7 +38,7 @@ class Vaccination(relay.Node):
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
+    ) -> list["Vaccination | None"]:
         rows = await load_nodes(info.context.loaders.vaccination_node, node_ids)
         return [vaccination_from_row(row) if row is not None else None for row in rows]
 

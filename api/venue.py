@@ -7,14 +7,14 @@ from sqlalchemy import Row
 
 from models.venue import VenueKind as VenueKindEnum
 
-VenueKind = strawberry.enum(VenueKindEnum, name="VenueKind")
+strawberry.enum(VenueKindEnum, name="VenueKind")
 
 
 @strawberry.type
 class Venue:
     code: str
     name: str
-    kind: VenueKind
+    kind: VenueKindEnum
     province_code: str
     address: str | None
 

@@ -1,7 +1,7 @@
 """One SQLModel base per store, each with its own metadata and PostgreSQL schema."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData
@@ -25,15 +25,15 @@ def _registry(store: Store) -> registry:
 
 
 class CoreTable(SQLModel, registry=_registry(Store.CORE)):
-    pass
+    __table__: ClassVar[sa.Table]
 
 
 class ImmunizationTable(SQLModel, registry=_registry(Store.IMMUNIZATION)):
-    pass
+    __table__: ClassVar[sa.Table]
 
 
 class TestingTable(SQLModel, registry=_registry(Store.TESTING)):
-    pass
+    __table__: ClassVar[sa.Table]
 
 
 METADATA = {

@@ -62,7 +62,8 @@ _CITIZENS_BY_IDS = sa.select(
 
 
 async def citizens_by_ids(core: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
-    return list((await core.execute(_CITIZENS_BY_IDS, {"ids": list(ids)})).all())
+    result: sa.Result[Any] = await core.execute(_CITIZENS_BY_IDS, {"ids": list(ids)})
+    return list(result.all())
 
 
 async def citizen_id_by_phone(core: AsyncConnection, phone: str) -> uuid.UUID | None:
