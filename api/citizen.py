@@ -32,8 +32,7 @@ from auth.permissions import (
     ReadsTests,
     ReadsVaccinations,
 )
-from models.audit import AuditPageKey
-from models.checkin import CheckInPageKey
+from models.base import PageKey
 from models.identifiers import mask_phone
 
 TEST_CURSOR = "test"
@@ -85,23 +84,16 @@ class Citizen(relay.Node):
     async def check_ins(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> CheckInConnection | None:
-        size = page_size(first)
-        position = decode_cursor(CHECK_IN_CURSOR, after)
-        key = CheckInPageKey(
-            citizen_id=uuid.UUID(self.id),
-            limit=size + 1,
-            after_at=position.at if position else None,
-            after_id=position.id if position else None,
-        )
+        key = _page_key(self.id, CHECK_IN_CURSOR, first, after)
         rows = await info.context.loaders.check_in_page.load(key)
         return build_connection(
             CheckInConnection,
             CHECK_IN_CURSOR,
             rows,
-            size,
+            key.limit - 1,
             "checked_in_at",
             check_in_from_row,
-            has_previous=position is not None,
+            has_previous=key.after_at is not None,
         )
 
     @strawberry.field(
@@ -126,23 +118,16 @@ class Citizen(relay.Node):
     async def access_log(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> AccessLogConnection | None:
-        size = page_size(first)
-        position = decode_cursor(ACCESS_LOG_CURSOR, after)
-        key = AuditPageKey(
-            citizen_id=uuid.UUID(self.id),
-            limit=size + 1,
-            after_at=position.at if position else None,
-            after_id=position.id if position else None,
-        )
+        key = _page_key(self.id, ACCESS_LOG_CURSOR, first, after)
         rows = await info.context.loaders.access_log_page.load(key)
         return build_connection(
             AccessLogConnection,
             ACCESS_LOG_CURSOR,
             rows,
-            size,
+            key.limit - 1,
             "at",
             access_log_entry_from_row,
-            has_previous=position is not None,
+            has_previous=key.after_at is not None,
         )
 
     @classmethod
@@ -151,6 +136,19 @@ class Citizen(relay.Node):
     ) -> list["Citizen | None"]:
         rows = await load_nodes(_visible_citizens(info), node_ids)
         return [citizen_from_row(row) if row is not None else None for row in rows]
+
+
+def _page_key(citizen_id: str, kind: str, first: int | None, after: str | None) -> PageKey:
+    """The page the arguments ask for, with one row more than shown: it says whether
+    there is a next page."""
+    size = page_size(first)
+    position = decode_cursor(kind, after)
+    return PageKey(
+        citizen_id=uuid.UUID(citizen_id),
+        limit=size + 1,
+        after_at=position.at if position else None,
+        after_id=position.id if position else None,
+    )
 
 
 class _VisibleCitizens:

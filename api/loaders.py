@@ -14,8 +14,9 @@ from api.access import Access
 from api.errors import ApiError, ErrorCode
 from api.stores import fetching
 from auth.scopes import Section
-from models.audit import AuditPageKey, audit_page
-from models.checkin import CheckInPageKey, check_in_pages, check_ins_by_ids
+from models.audit import audit_page
+from models.base import PageKey
+from models.checkin import check_in_pages, check_ins_by_ids
 from models.citizen import citizens_by_ids
 from models.consent import consents_of
 from models.link import RecordStore, linked_record_ids, owner_of
@@ -55,7 +56,7 @@ class Loaders:
         return DataLoader(self._consents)
 
     @cached_property
-    def access_log_page(self) -> DataLoader[AuditPageKey, list[Row[Any]]]:
+    def access_log_page(self) -> DataLoader[PageKey, list[Row[Any]]]:
         return DataLoader(self._access_log_pages)
 
     @cached_property
@@ -125,10 +126,10 @@ class Loaders:
             ids, Section.TESTS, RecordStore.TESTING, Store.TESTING, samples_by_ids
         )
 
-    async def _check_in_pages(self, keys: list[CheckInPageKey]) -> list[list[Row[Any]] | ApiError]:
+    async def _check_in_pages(self, keys: list[PageKey]) -> list[list[Row[Any]] | ApiError]:
         readable = set(await self._allowed([k.citizen_id for k in keys], Section.CHECKINS))
         allowed = [k for k in keys if k.citizen_id in readable]
-        pages: dict[CheckInPageKey, list[Row[Any]]] = {}
+        pages: dict[PageKey, list[Row[Any]]] = {}
         if allowed:
             async with fetching(self.engines, Store.CORE) as core:
                 pages = dict(zip(allowed, await check_in_pages(core, allowed), strict=True))
@@ -187,9 +188,9 @@ class Loaders:
                 found = await consents_of(core, allowed)
         return [found[i] if i in found else _not_visible() for i in ids]
 
-    async def _access_log_pages(self, keys: list[AuditPageKey]) -> list[list[Row[Any]] | ApiError]:
+    async def _access_log_pages(self, keys: list[PageKey]) -> list[list[Row[Any]] | ApiError]:
         readable = set(await self._allowed([k.citizen_id for k in keys], Section.ACCESS_LOG))
-        pages: dict[AuditPageKey, list[Row[Any]]] = {}
+        pages: dict[PageKey, list[Row[Any]]] = {}
         async with fetching(self.engines, Store.CORE) as core:
             for key in keys:
                 if key.citizen_id in readable:

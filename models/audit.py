@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import CoreTable, utcnow
+from models.base import CoreTable, PageKey, utcnow
 
 
 class AuditAction(StrEnum):
@@ -80,15 +80,7 @@ async def record(
     )
 
 
-@dataclass(frozen=True)
-class AuditPageKey:
-    citizen_id: uuid.UUID
-    limit: int
-    after_at: datetime | None = None
-    after_id: uuid.UUID | None = None
-
-
-async def audit_page(core: AsyncConnection, key: AuditPageKey) -> list[sa.Row[Any]]:
+async def audit_page(core: AsyncConnection, key: PageKey) -> list[sa.Row[Any]]:
     """Up to key.limit of the citizen's audit rows, newest first, after the cursor."""
     table = AuditEntry.__table__
     query = sa.select(table).where(table.c.citizen_id == key.citizen_id)

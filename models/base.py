@@ -1,5 +1,7 @@
 """One SQLModel base per store, each with its own metadata and PostgreSQL schema."""
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -45,6 +47,16 @@ METADATA = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """A page of one citizen's rows, newest first: up to limit rows after (after_at, after_id)."""
+
+    citizen_id: uuid.UUID
+    limit: int
+    after_at: datetime | None = None
+    after_id: uuid.UUID | None = None
 
 
 def any_of(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:

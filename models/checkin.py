@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -12,7 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import CoreTable, utcnow
+from models.base import CoreTable, PageKey, utcnow
 
 
 class CheckInMethod(StrEnum):
@@ -102,14 +101,6 @@ async def ensure_partitions(connection: AsyncConnection, first: date, last: date
         await connection.execute(sa.text(partition_ddl(month)))
 
 
-@dataclass(frozen=True)
-class CheckInPageKey:
-    citizen_id: uuid.UUID
-    limit: int
-    after_at: datetime | None = None
-    after_id: uuid.UUID | None = None
-
-
 _PAGES = sa.text(
     """
     SELECT k.ord, c.id, c.checked_in_at, c.method, c.declaration,
@@ -133,9 +124,7 @@ _PAGES = sa.text(
 )
 
 
-async def check_in_pages(
-    core: AsyncConnection, keys: Sequence[CheckInPageKey]
-) -> list[list[sa.Row[Any]]]:
+async def check_in_pages(core: AsyncConnection, keys: Sequence[PageKey]) -> list[list[sa.Row[Any]]]:
     """For each key, up to key.limit check-ins (with venue), newest first."""
     result = await core.execute(
         _PAGES,
