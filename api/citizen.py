@@ -14,7 +14,7 @@ from api.audit import ACCESS_LOG_CURSOR, AccessLogConnection, access_log_entry_f
 from api.checkin import CheckInConnection, check_in_from_row
 from api.connections import after_position, build_connection
 from api.consent import Consent, consent_from_row
-from api.errors import ApiError, ErrorCode, StoreUnavailable
+from api.errors import StoreUnavailable, not_visible
 from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
 from api.profile import Profile, profile_from
@@ -195,12 +195,10 @@ async def me(info: strawberry.Info) -> Citizen | None:
     description="A citizen by ID: for a partner, only within that citizen's live consent.",
 )
 async def citizen(info: strawberry.Info, id: strawberry.ID) -> Citizen | None:
-    # One answer for "does not exist" and "not yours to see", so IDs cannot be probed.
-    refusal = ApiError(ErrorCode.FORBIDDEN, "not allowed to see this citizen's data")
     citizen_id = parse_typed_node_id(id, "Citizen")
     if citizen_id is None:
-        raise refusal
+        raise not_visible()
     row = await info.context.loaders.citizen.load(citizen_id)
     if row is None:
-        raise refusal
+        raise not_visible()
     return citizen_from_row(row)

@@ -8,7 +8,6 @@ from strawberry import relay
 
 from api.pagination import Position, encode_cursor
 
-NodeT = TypeVar("NodeT")
 ConnectionT = TypeVar("ConnectionT", bound=relay.Connection[Any])
 
 

@@ -43,6 +43,12 @@ class BadUserInput(ApiError):
         super().__init__(ErrorCode.BAD_USER_INPUT, message, **extensions)
 
 
+def not_visible() -> ApiError:
+    """The one refusal for a citizen the caller may not see, or that does not exist:
+    telling the two apart would let IDs be probed."""
+    return ApiError(ErrorCode.FORBIDDEN, "not allowed to see this citizen's data")
+
+
 class StoreUnavailable(ApiError):
     def __init__(self, store: str) -> None:
         super().__init__(

@@ -2,7 +2,6 @@
 
 import asyncio
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
@@ -11,7 +10,7 @@ from sqlalchemy import Row
 from strawberry.dataloader import DataLoader
 
 from api.access import Access
-from api.errors import ApiError, ErrorCode
+from api.errors import ApiError, not_visible
 from api.stores import fetching
 from auth.scopes import Section
 from models.audit import audit_page
@@ -25,11 +24,6 @@ from models.stores import Engines, Store
 from models.testing import samples_by_ids
 from models.vaccination import valid_records_by_ids
 from models.venue import venues_by_codes
-
-
-def _not_visible() -> ApiError:
-    return ApiError(ErrorCode.FORBIDDEN, "not allowed to see this citizen's data")
-
 
 __all__ = ["Access", "Loaders", "Section"]
 
@@ -77,7 +71,7 @@ class Loaders:
         if allowed:
             async with fetching(self.engines, Store.CORE) as core:
                 found = {row.id: row for row in await citizens_by_ids(core, allowed)}
-        return [found.get(i) if i in allowed else _not_visible() for i in ids]
+        return [found.get(i) if i in allowed else not_visible() for i in ids]
 
     async def _record_ids(self, ids: list[uuid.UUID]) -> list[RecordIds]:
         # Only reached through the section loaders below, which check access first.
@@ -100,17 +94,14 @@ class Loaders:
                 allowed, await self.record_ids.load_many(allowed), strict=True
             ):
                 owned[citizen_id] = record_ids[record_store]
-        wanted = [record_id for owned_ids in owned.values() for record_id in owned_ids]
-        rows_by_id: dict[uuid.UUID, Row[Any]] = {}
-        if wanted:
+        owner = {record_id: citizen for citizen, records in owned.items() for record_id in records}
+        grouped: dict[uuid.UUID, list[Row[Any]]] = {citizen_id: [] for citizen_id in owned}
+        if owner:
             async with fetching(self.engines, store) as connection:
-                rows_by_id = {row.id: row for row in await fetch(connection, wanted)}
-        grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
-        order = {row_id: position for position, row_id in enumerate(rows_by_id)}
-        for citizen_id, owned_ids in owned.items():
-            present = [r for r in owned_ids if r in rows_by_id]
-            grouped[citizen_id] = [rows_by_id[r] for r in sorted(present, key=order.__getitem__)]
-        return [grouped[i] if i in owned else _not_visible() for i in ids]
+                # In the order the query gives (oldest dose first, newest sample first).
+                for row in await fetch(connection, list(owner)):
+                    grouped[owner[row.id]].append(row)
+        return [grouped[i] if i in owned else not_visible() for i in ids]
 
     async def _vaccinations(self, ids: list[uuid.UUID]) -> list[list[Row[Any]] | ApiError]:
         return await self._records_of(
@@ -133,7 +124,7 @@ class Loaders:
         if allowed:
             async with fetching(self.engines, Store.CORE) as core:
                 pages = dict(zip(allowed, await check_in_pages(core, allowed), strict=True))
-        return [pages[k] if k in pages else _not_visible() for k in keys]
+        return [pages[k] if k in pages else not_visible() for k in keys]
 
     async def _venues_by_code(self, codes: list[str]) -> list[Row[Any] | None]:
         async with fetching(self.engines, Store.CORE) as core:
@@ -186,7 +177,7 @@ class Loaders:
         if allowed:
             async with fetching(self.engines, Store.CORE) as core:
                 found = await consents_of(core, allowed)
-        return [found[i] if i in found else _not_visible() for i in ids]
+        return [found[i] if i in found else not_visible() for i in ids]
 
     async def _access_log_pages(self, keys: list[PageKey]) -> list[list[Row[Any]] | ApiError]:
         readable = set(await self._allowed([k.citizen_id for k in keys], Section.ACCESS_LOG))
@@ -195,7 +186,7 @@ class Loaders:
             for key in keys:
                 if key.citizen_id in readable:
                     pages[key] = await audit_page(core, key)
-        return [pages[k] if k in pages else _not_visible() for k in keys]
+        return [pages[k] if k in pages else not_visible() for k in keys]
 
     async def _profiles(self, ids: list[uuid.UUID]) -> list[Profile | ApiError | None]:
         allowed = await self._allowed(ids, Section.IDENTITY)
@@ -203,4 +194,4 @@ class Loaders:
         if allowed:
             async with fetching(self.engines, Store.CORE) as core:
                 found = await profiles(core, allowed)
-        return [found.get(i) if i in allowed else _not_visible() for i in ids]
+        return [found.get(i) if i in allowed else not_visible() for i in ids]

@@ -4,6 +4,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from strawberry import relay
+
 
 def parse_node_ids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
     parsed: list[uuid.UUID | None] = []
@@ -25,8 +27,6 @@ async def load_nodes(loader: Any, node_ids: Iterable[str]) -> list[Any]:
 
 def parse_typed_node_id(raw: str, type_name: str) -> uuid.UUID | None:
     """The UUID behind a node ID of that type, or a bare UUID; None for anything else."""
-    from strawberry import relay
-
     try:
         global_id = relay.GlobalID.from_id(raw)
     except ValueError:

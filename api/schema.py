@@ -19,27 +19,9 @@ from api.consent import grant_consent, revoke_consent
 from api.errors import PublicErrors
 from api.limits import DocumentLimits
 from api.profile import update_my_profile, verify_identity
-from api.stores import fetching
 from api.testing import TestResult
-from api.vaccination import Vaccination, Vaccine
+from api.vaccination import Vaccination, Vaccine, resolve_vaccines
 from api.venue import Venue, resolve_venue
-from models.stores import Store
-from models.vaccination import all_vaccines
-
-
-async def resolve_vaccines(info: strawberry.Info) -> list[Vaccine]:
-    async with fetching(info.context.services.engines, Store.IMMUNIZATION) as immunization:
-        rows = await all_vaccines(immunization)
-    return [
-        Vaccine(
-            code=row.code,
-            name=row.name,
-            brand_names=row.brand_names,
-            manufacturer=row.manufacturer,
-            primary_series_doses=row.primary_series_doses,
-        )
-        for row in rows
-    ]
 
 
 @strawberry.type

@@ -9,8 +9,10 @@ from sqlalchemy import Row
 from strawberry import relay
 
 from api.nodes import load_nodes
+from api.stores import fetching
+from models.stores import Store
 from models.vaccination import SeriesRole as SeriesRoleEnum
-from models.vaccination import summarise_series
+from models.vaccination import all_vaccines, summarise_series
 
 strawberry.enum(SeriesRoleEnum, name="SeriesRole")
 
@@ -51,7 +53,23 @@ class VaccinationStatus:
     booster_doses: int
 
 
+def catalog_entry_from_row(row: Row[Any]) -> Vaccine:
+    return Vaccine(
+        code=row.code,
+        name=row.name,
+        brand_names=row.brand_names,
+        manufacturer=row.manufacturer,
+        primary_series_doses=row.primary_series_doses,
+    )
+
+
+async def resolve_vaccines(info: strawberry.Info) -> list[Vaccine]:
+    async with fetching(info.context.services.engines, Store.IMMUNIZATION) as immunization:
+        return [catalog_entry_from_row(row) for row in await all_vaccines(immunization)]
+
+
 def vaccine_from_row(row: Row[Any]) -> Vaccine:
+    """The vaccine of a dose, from the columns a dose row carries it in."""
     return Vaccine(
         code=row.vaccine_code,
         name=row.vaccine_name,
