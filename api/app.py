@@ -14,13 +14,12 @@ from starlette.routing import Route
 from api.context import Services
 from api.graphql_app import HealthGraphQL
 from api.metrics import MetricsMiddleware, metrics
-from api.stores import is_unavailable
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
 from models.checkin import ensure_current_partitions
 from models.config import Settings, get_settings
 from models.migration import StoreNotMigrated, check_migrated
-from models.stores import Engines, Store, StoreUrls, redact, resolve_urls
+from models.stores import Engines, Store, StoreUrls, is_unavailable, redact, resolve_urls
 
 log = logging.getLogger("healthgraph")
 

@@ -8,11 +8,11 @@ import strawberry
 from strawberry import relay
 
 from api.errors import ApiError, ErrorCode, StoreUnavailable
-from api.stores import is_unavailable
 from api.user_errors import UserError, user_error
 from auth.otp import CODE_LENGTH
 from auth.signin import RateLimited, Session, SignIn, SignInRefused
 from models.identifiers import mask_phone
+from models.stores import is_unavailable
 
 
 @strawberry.type

@@ -37,7 +37,7 @@ async def build_context(
     request: Request | WebSocket, response: Response | WebSocket | None, services: Services
 ) -> Context:
     principal = await authenticate(
-        request.headers.get("authorization"), services.issuer, services.engines[Store.CORE]
+        request.headers.get("authorization"), services.issuer, services.engines.reader(Store.CORE)
     )
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     return Context(

@@ -1,31 +1,15 @@
 """Reading a store, where a store that does not answer becomes STORE_UNAVAILABLE."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.errors import StoreUnavailable
-from models.stores import Engines, Store
+from models.stores import Engines, Store, is_unavailable
 
 log = logging.getLogger("healthgraph.stores")
-
-_UNAVAILABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-)
-
-
-def is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, _UNAVAILABLE)
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from auth import partners
 from auth.scopes import Scope
 from auth.tokens import InvalidToken, TokenIssuer
+from models.stores import is_unavailable
 
 log = logging.getLogger("healthgraph.auth")
 
@@ -62,11 +63,8 @@ def _credentials(authorization: str | None) -> str | Anonymous:
     return credentials.strip()
 
 
-def principal_from_header(authorization: str | None, issuer: TokenIssuer) -> Principal:
-    """The citizen behind an access JWT (partner tokens need `authenticate`)."""
-    credentials = _credentials(authorization)
-    if isinstance(credentials, Anonymous):
-        return credentials
+def _citizen(credentials: str, issuer: TokenIssuer) -> Principal:
+    """The citizen behind an access JWT."""
     try:
         claims = issuer.verify(credentials)
     except InvalidToken as error:
@@ -78,7 +76,10 @@ async def _partner(core: AsyncEngine, token: str) -> Principal:
     try:
         async with core.connect() as connection:
             holder = await partners.holder_of(connection, token)
-    except Exception as error:  # the store being down must not sign anyone in or out
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        # The store being down must not sign anyone in or out.
         log.warning("partner token not checked: %s", error.__class__.__name__)
         return Anonymous("partner tokens cannot be checked right now", unavailable=True)
     if holder is None:
@@ -91,7 +92,10 @@ async def _partner(core: AsyncEngine, token: str) -> Principal:
 async def authenticate(
     authorization: str | None, issuer: TokenIssuer, core: AsyncEngine
 ) -> Principal:
+    """`core` is the core store's engine for reads (see Engines.reader)."""
     credentials = _credentials(authorization)
-    if isinstance(credentials, str) and partners.is_partner_token(credentials):
+    if isinstance(credentials, Anonymous):
+        return credentials
+    if partners.is_partner_token(credentials):
         return await _partner(core, credentials)
-    return principal_from_header(authorization, issuer)
+    return _citizen(credentials, issuer)

@@ -1,5 +1,6 @@
 """The one place that builds engines: one per store, each store in its own schema."""
 
+import asyncio
 import logging
 import warnings
 from collections.abc import Mapping
@@ -8,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -106,6 +108,22 @@ def create_engine_for(store: Store, url: str, settings: Settings) -> AsyncEngine
             },
         },
     )
+
+
+_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The store did not answer (as opposed to answering with an error)."""
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _UNAVAILABLE)
 
 
 class Engines(Mapping[Store, AsyncEngine]):
