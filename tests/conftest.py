@@ -263,39 +263,27 @@ class Given:
         province_code: str = "24",
     ) -> uuid.UUID:
         record_id = uuid.uuid4()
-        await self._insert(
-            Store.IMMUNIZATION,
-            VaccinationRecord,
-            [
-                {
-                    "id": record_id,
-                    "source_system": "test-site",
-                    "source_record_id": f"v-{self._next()}",
-                    "national_id": national_id,
-                    "insurance_number": insurance_number,
-                    "phone": phone,
-                    "full_name": full_name,
-                    "date_of_birth": date_of_birth,
-                    "vaccine_code": vaccine_code,
-                    "dose_number": dose_number,
-                    "administered_at": administered_at or datetime(2021, 8, 1, 9, tzinfo=UTC),
-                    "lot_number": "LOT-1",
-                    "site_name": "Trạm Y tế xã Tân Mỹ",
-                    "province_code": province_code,
-                    "status": status,
-                    "recorded_at": datetime.now(UTC),
-                }
-            ],
-        )
-        await self._link(
+        await self._record(
             RecordStore.IMMUNIZATION,
-            record_id,
-            province_code,
-            national_id,
-            insurance_number,
-            phone,
-            date_of_birth,
-            full_name,
+            VaccinationRecord,
+            {
+                "id": record_id,
+                "source_system": "test-site",
+                "source_record_id": f"v-{self._next()}",
+                "national_id": national_id,
+                "insurance_number": insurance_number,
+                "phone": phone,
+                "full_name": full_name,
+                "date_of_birth": date_of_birth,
+                "vaccine_code": vaccine_code,
+                "dose_number": dose_number,
+                "administered_at": administered_at or datetime(2021, 8, 1, 9, tzinfo=UTC),
+                "lot_number": "LOT-1",
+                "site_name": "Trạm Y tế xã Tân Mỹ",
+                "province_code": province_code,
+                "status": status,
+                "recorded_at": datetime.now(UTC),
+            },
         )
         return record_id
 
@@ -316,63 +304,48 @@ class Given:
         number = self._next()
         record_id = uuid.uuid4()
         collected = collected_at or datetime(2021, 9, 1, tzinfo=UTC) + timedelta(hours=number)
-        await self._insert(
-            Store.TESTING,
-            Sample,
-            [
-                {
-                    "id": record_id,
-                    "source_system": "test-lab",
-                    "source_record_id": f"s-{number}",
-                    "sample_code": f"S{number:06d}",
-                    "test_type": test_type.value,
-                    "pooled": pooled,
-                    "pool_code": f"P{number:05d}" if pooled else None,
-                    "collected_at": collected,
-                    "collection_site": "Điểm lấy mẫu phường Trần Phú",
-                    "lab_code": None,
-                    "result": result.value,
-                    "resulted_at": None
-                    if result is TestOutcome.PENDING
-                    else collected + timedelta(hours=6),
-                    "national_id": national_id,
-                    "insurance_number": insurance_number,
-                    "phone": phone,
-                    "full_name": full_name,
-                    "date_of_birth": date_of_birth,
-                    "province_code": province_code,
-                    "recorded_at": datetime.now(UTC),
-                }
-            ],
-        )
-        await self._link(
+        await self._record(
             RecordStore.TESTING,
-            record_id,
-            province_code,
-            national_id,
-            insurance_number,
-            phone,
-            date_of_birth,
-            full_name,
+            Sample,
+            {
+                "id": record_id,
+                "source_system": "test-lab",
+                "source_record_id": f"s-{number}",
+                "sample_code": f"S{number:06d}",
+                "test_type": test_type.value,
+                "pooled": pooled,
+                "pool_code": f"P{number:05d}" if pooled else None,
+                "collected_at": collected,
+                "collection_site": "Điểm lấy mẫu phường Trần Phú",
+                "lab_code": None,
+                "result": result.value,
+                "resulted_at": None
+                if result is TestOutcome.PENDING
+                else collected + timedelta(hours=6),
+                "national_id": national_id,
+                "insurance_number": insurance_number,
+                "phone": phone,
+                "full_name": full_name,
+                "date_of_birth": date_of_birth,
+                "province_code": province_code,
+                "recorded_at": datetime.now(UTC),
+            },
         )
         return record_id
 
-    async def _link(
-        self,
-        store: RecordStore,
-        record_id: uuid.UUID,
-        province_code: str,
-        national_id: str | None,
-        insurance_number: str | None,
-        phone: str | None,
-        date_of_birth: date | None,
-        full_name: str | None = None,
-    ) -> None:
+    async def _record(self, store: RecordStore, table: Any, row: dict[str, Any]) -> None:
+        """Write a record as its store's owner would, then match it as the service does."""
+        await self._insert(Store(store.value), table, [row])
         identity = RecordIdentity.from_typed(
-            national_id, insurance_number, phone, date_of_birth, full_name
+            row["national_id"],
+            row["insurance_number"],
+            row["phone"],
+            row["date_of_birth"],
+            row["full_name"],
         )
+        link = RecordToLink(row["id"], row["province_code"], identity)
         async with self.engines[Store.CORE].begin() as core:
-            await link_records(core, store, [RecordToLink(record_id, province_code, identity)])
+            await link_records(core, store, [link])
 
     async def venue(
         self, kind: VenueKind = VenueKind.RESTAURANT, name: str = "Quán Phở Hà"
