@@ -1728,53 +1728,69 @@ async def _pipeline(
             upcoming.cancel()
 
 
-async def _write_vaccinations(
-    engines: Mapping[Store, AsyncEngine], world: World, report: Progress
-) -> tuple[Written, uuid.UUID]:
-    written = Written()
-    demo = _demo_vaccinations(_rng(world.seed, "demo-vaccinations"), world)
-    operator_case = world.directory.match(demo.batch.links[-1].identity)
-    if operator_case.linked:
-        raise RuntimeError("the demo record meant for an operator matched automatically")
+@dataclass(frozen=True)
+class RecordKind:
+    """How one record store's records are generated, loaded and reported."""
 
-    def make(number: int) -> Batch:
-        rng = _rng(world.seed, "vaccinations", number)
-        return _vaccination_chunk(rng, f"{number:04d}", _chunk(world, number), world)
-
-    async def load(number: int, batch: Batch) -> None:
-        unmatched = await _load_records(
-            engines, Store.IMMUNIZATION, "vaccination_records", VACCINATION_COLUMNS, batch, world
-        )
-        written.add(len(batch.rows), unmatched)
-        if number >= 0:
-            report(f"vaccination records {written.rows} ({_citizens_done(number, world)})")
-
-    await load(-1, demo.batch)
-    written.unmatched -= 1
-    await _pipeline(make, _chunk_count(world), load)
-    return written, demo.reconciled_record_id
+    store: Store
+    table: str
+    columns: Sequence[str]
+    label: str
+    random_stream: str
+    chunk: Callable[[random.Random, str, Sequence[Person], World], Batch]
 
 
-async def _write_samples(
-    engines: Mapping[Store, AsyncEngine], world: World, report: Progress
+VACCINATIONS = RecordKind(
+    Store.IMMUNIZATION,
+    "vaccination_records",
+    VACCINATION_COLUMNS,
+    "vaccination records",
+    "vaccinations",
+    _vaccination_chunk,
+)
+SAMPLES = RecordKind(Store.TESTING, "samples", SAMPLE_COLUMNS, "samples", "samples", _testing_chunk)
+
+
+async def _write_kind(
+    engines: Mapping[Store, AsyncEngine],
+    world: World,
+    report: Progress,
+    kind: RecordKind,
+    demo: Batch,
 ) -> Written:
+    """The demo citizen's records first, then everyone's, chunk by chunk."""
     written = Written()
 
     def make(number: int) -> Batch:
-        rng = _rng(world.seed, "samples", number)
-        return _testing_chunk(rng, f"{number:04d}", _chunk(world, number), world)
+        rng = _rng(world.seed, kind.random_stream, number)
+        return kind.chunk(rng, f"{number:04d}", _chunk(world, number), world)
 
-    async def load(number: int, batch: Batch) -> None:
-        unmatched = await _load_records(
-            engines, Store.TESTING, "samples", SAMPLE_COLUMNS, batch, world
-        )
+    async def load(batch: Batch) -> None:
+        unmatched = await _load_records(engines, kind.store, kind.table, kind.columns, batch, world)
         written.add(len(batch.rows), unmatched)
-        if number >= 0:
-            report(f"samples {written.rows} ({_citizens_done(number, world)})")
 
-    await load(-1, _demo_samples(_rng(world.seed, "demo-samples"), world))
-    await _pipeline(make, _chunk_count(world), load)
+    async def load_chunk(number: int, batch: Batch) -> None:
+        await load(batch)
+        report(f"{kind.label} {written.rows} ({_citizens_done(number, world)})")
+
+    await load(demo)
+    await _pipeline(make, _chunk_count(world), load_chunk)
     return written
+
+
+async def _write_records(
+    engines: Mapping[Store, AsyncEngine], world: World, report: Progress
+) -> tuple[Written, Written]:
+    demo = _demo_vaccinations(_rng(world.seed, "demo-vaccinations"), world)
+    if world.directory.match(demo.batch.links[-1].identity).linked:
+        raise RuntimeError("the demo record meant for an operator matched automatically")
+    vaccinations = await _write_kind(engines, world, report, VACCINATIONS, demo.batch)
+    # Counted unmatched when loaded; an operator links it right after.
+    vaccinations.unmatched -= 1
+    await _reconcile(engines[Store.CORE], demo.reconciled_record_id, world.demo.id)
+    demo_samples = _demo_samples(_rng(world.seed, "demo-samples"), world)
+    samples = await _write_kind(engines, world, report, SAMPLES, demo_samples)
+    return vaccinations, samples
 
 
 async def _write_check_ins(core: AsyncEngine, world: World, report: Progress) -> int:
@@ -1801,15 +1817,6 @@ async def _write_check_ins(core: AsyncEngine, world: World, report: Progress) ->
     await load(-1, demo_rows)
     await _pipeline(make, _chunk_count(world), load)
     return written.rows
-
-
-async def _write_records(
-    engines: Mapping[Store, AsyncEngine], world: World, report: Progress
-) -> tuple[Written, Written]:
-    vaccinations, reconciled_record_id = await _write_vaccinations(engines, world, report)
-    await _reconcile(engines[Store.CORE], reconciled_record_id, world.demo.id)
-    samples = await _write_samples(engines, world, report)
-    return vaccinations, samples
 
 
 async def _reconcile(core: AsyncEngine, record_id: uuid.UUID, citizen_id: uuid.UUID) -> None:
