@@ -16,7 +16,7 @@ from api.graphql_app import HealthGraphQL
 from api.metrics import MetricsMiddleware, metrics
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
-from models.checkin import ensure_current_partitions
+from models.checkin import current_partition_months, ensure_partitions
 from models.config import Settings, get_settings
 from models.migration import StoreNotMigrated, check_migrated
 from models.stores import Engines, Store, StoreUrls, is_unavailable, redact, resolve_urls
@@ -30,7 +30,7 @@ async def _check_store(engines: Engines, store: Store) -> None:
         async with engines[store].begin() as connection:
             await check_migrated(store, connection)
             if store is Store.CORE:
-                await ensure_current_partitions(connection)
+                await ensure_partitions(connection, current_partition_months())
     except StoreNotMigrated:
         raise
     except Exception as error:

@@ -1,7 +1,7 @@
 """Check-ins at venues, partitioned by month of check-in (core store)."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -90,14 +90,9 @@ def months_between(first: date, last: date) -> list[date]:
     return months
 
 
-async def ensure_current_partitions(connection: AsyncConnection) -> None:
-    for month in current_partition_months():
-        await connection.execute(sa.text(partition_ddl(month)))
-
-
-async def ensure_partitions(connection: AsyncConnection, first: date, last: date) -> None:
-    """Create the monthly partitions covering first..last (an AsyncConnection)."""
-    for month in months_between(first, last):
+async def ensure_partitions(connection: AsyncConnection, months: Iterable[date]) -> None:
+    """Create these monthly partitions where they are missing."""
+    for month in months:
         await connection.execute(sa.text(partition_ddl(month)))
 
 

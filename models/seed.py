@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models import demo_names as names
-from models.checkin import CheckInMethod, ensure_partitions
+from models.checkin import CheckInMethod, ensure_partitions, months_between
 from models.citizen import Citizen
 from models.identifiers import IdentifierKind, fold_name
 from models.link import LinkMethod, LinkStatus, RecordLink, RecordStore
@@ -1813,7 +1813,7 @@ async def _write_check_ins(core: AsyncEngine, world: World, report: Progress) ->
 
     first_day = (world.anchor - timedelta(days=CHECK_IN_DAYS + 1)).date()
     async with _bulk(core) as connection:
-        await ensure_partitions(connection, first_day, world.anchor.date())
+        await ensure_partitions(connection, months_between(first_day, world.anchor.date()))
     await load(-1, demo_rows)
     await _pipeline(make, _chunk_count(world), load)
     return written.rows

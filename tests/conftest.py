@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, pool
 
 from api.app import create_app
 from auth.tokens import TokenIssuer
-from models.checkin import CheckIn, CheckInMethod, ensure_partitions
+from models.checkin import CheckIn, CheckInMethod, ensure_partitions, months_between
 from models.citizen import Citizen, CitizenIdentifier
 from models.config import Settings
 from models.identifiers import IdentifierKind, normalize_national_id
@@ -390,9 +390,8 @@ class Given:
             for n in range(count)
         ]
         async with self.engines[Store.CORE].begin() as core:
-            await ensure_partitions(
-                core, start.date(), (start + timedelta(minutes=37 * count)).date()
-            )
+            last = (start + timedelta(minutes=37 * count)).date()
+            await ensure_partitions(core, months_between(start.date(), last))
         if rows:
             await self._insert(Store.CORE, CheckIn, rows)
         return [row["id"] for row in rows]
