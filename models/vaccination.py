@@ -55,28 +55,6 @@ class VaccinationRecord(ImmunizationTable, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
-@dataclass(frozen=True)
-class VaccineCatalogEntry:
-    code: str
-    name: str
-    brand_names: str
-    manufacturer: str
-    primary_series_doses: int
-
-
-VACCINE_CATALOG = (
-    VaccineCatalogEntry("AZD1222", "AstraZeneca", "Vaxzevria", "AstraZeneca", 2),
-    VaccineCatalogEntry("BNT162b2", "Pfizer-BioNTech", "Comirnaty", "Pfizer-BioNTech", 2),
-    VaccineCatalogEntry("mRNA-1273", "Moderna", "Spikevax", "Moderna", 2),
-    VaccineCatalogEntry(
-        "BBIBP-CorV", "Sinopharm Vero Cell", "Vero Cell, Hayat-Vax", "Sinopharm (BIBP)", 2
-    ),
-    VaccineCatalogEntry("Gam-COVID-Vac", "Sputnik V", "Sputnik V", "Gamaleya", 2),
-    VaccineCatalogEntry("Ad26.COV2.S", "Janssen", "Jcovden", "Janssen", 1),
-    VaccineCatalogEntry("CIGB-66", "Abdala", "Abdala", "CIGB", 3),
-)
-
-
 _records = VaccinationRecord.__table__
 _vaccines = Vaccine.__table__
 

@@ -1,5 +1,7 @@
 """Health, metrics, signing keys and the GraphiQL page."""
 
+import uuid
+
 import jwt
 
 
@@ -21,7 +23,7 @@ async def test_metrics_are_prometheus_text(client):
 
 async def test_jwks_publishes_the_key_that_signs_access_tokens(client, issuer):
     keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
-    token = issuer.issue(__import__("uuid").uuid4())
+    token = issuer.issue(uuid.uuid4())
 
     [jwk] = [key for key in keys if key["kid"] == jwt.get_unverified_header(token)["kid"]]
     public_key = jwt.PyJWK(jwk).key
