@@ -36,7 +36,7 @@ class CheckIn(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list["CheckIn | None"]:
-        rows = await load_nodes(info.context.loaders.check_in_node, node_ids)
+        rows = await load_nodes(info.context.loaders.check_in_node.load, node_ids)
         return [check_in_from_row(row) if row is not None else None for row in rows]
 
 

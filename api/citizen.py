@@ -1,9 +1,9 @@
 """The citizen and everything the app shows them, read across the three stores."""
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -14,7 +14,7 @@ from api.audit import ACCESS_LOG_CURSOR, AccessLogConnection, access_log_entry_f
 from api.checkin import CheckInConnection, check_in_from_row
 from api.connections import after_position, build_connection
 from api.consent import Consent, consent_from_row
-from api.errors import StoreUnavailable, not_visible
+from api.errors import ApiError, StoreUnavailable, not_visible
 from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
 from api.profile import Profile, profile_from
@@ -134,7 +134,7 @@ class Citizen(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list["Citizen | None"]:
-        rows = await load_nodes(_visible_citizens(info), node_ids)
+        rows = await load_nodes(partial(_visible_citizen, info), node_ids)
         return [citizen_from_row(row) if row is not None else None for row in rows]
 
 
@@ -151,22 +151,15 @@ def _page_key(citizen_id: str, kind: str, first: int | None, after: str | None) 
     )
 
 
-class _VisibleCitizens:
-    """Citizens by ID, where one the caller may not see looks like one that does not exist."""
-
-    def __init__(self, loader: Any) -> None:
-        self.loader = loader
-
-    async def load_many(self, ids: list[uuid.UUID]) -> list[Row[Any] | None]:
-        rows = await asyncio.gather(*(self.loader.load(i) for i in ids), return_exceptions=True)
-        for row in rows:
-            if isinstance(row, StoreUnavailable):
-                raise row
-        return [row if isinstance(row, Row) else None for row in rows]
-
-
-def _visible_citizens(info: strawberry.Info) -> _VisibleCitizens:
-    return _VisibleCitizens(info.context.loaders.citizen)
+async def _visible_citizen(info: strawberry.Info, citizen_id: uuid.UUID) -> Row[Any] | None:
+    """A citizen the caller may not see looks like one that does not exist."""
+    try:
+        row: Row[Any] | None = await info.context.loaders.citizen.load(citizen_id)
+    except StoreUnavailable:
+        raise
+    except ApiError:
+        return None
+    return row
 
 
 def citizen_from_row(row: Row[Any]) -> Citizen:

@@ -1,7 +1,8 @@
 """Turning Relay node IDs into the UUIDs behind them."""
 
+import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from strawberry import relay
@@ -17,11 +18,14 @@ def parse_node_ids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
     return parsed
 
 
-async def load_nodes(loader: Any, node_ids: Iterable[str]) -> list[Any]:
-    """Load through a DataLoader keyed by UUID; malformed IDs resolve to nothing."""
+async def load_nodes(
+    load: Callable[[uuid.UUID], Awaitable[Any]], node_ids: Iterable[str]
+) -> list[Any]:
+    """Load each node by its UUID (through a DataLoader, so they are fetched together);
+    malformed IDs resolve to nothing."""
     parsed = parse_node_ids(node_ids)
     wanted = [i for i in parsed if i is not None]
-    rows = dict(zip(wanted, await loader.load_many(wanted), strict=True)) if wanted else {}
+    rows = dict(zip(wanted, await asyncio.gather(*map(load, wanted)), strict=True))
     return [rows.get(i) if i is not None else None for i in parsed]
 
 

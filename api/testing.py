@@ -32,7 +32,7 @@ class TestResult(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list["TestResult | None"]:
-        rows = await load_nodes(info.context.loaders.test_result_node, node_ids)
+        rows = await load_nodes(info.context.loaders.test_result_node.load, node_ids)
         return [test_result_from_row(row) if row is not None else None for row in rows]
 
 

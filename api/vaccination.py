@@ -41,7 +41,7 @@ class Vaccination(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list["Vaccination | None"]:
-        rows = await load_nodes(info.context.loaders.vaccination_node, node_ids)
+        rows = await load_nodes(info.context.loaders.vaccination_node.load, node_ids)
         return [vaccination_from_row(row) if row is not None else None for row in rows]
 
 
