@@ -89,15 +89,13 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
                 sign_in=SignIn.from_settings(engines[Store.CORE], issuer, settings),
             )
             app.state.services = services
-            graphql.services = services
             yield
         finally:
             await engines.dispose()
 
-    graphql = HealthGraphQL(services=None)  # type: ignore[arg-type]
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", HealthGraphQL(), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -12,16 +12,17 @@ from api.context import Context, Services, build_context
 
 
 class HealthGraphQL(GraphQL[Context, None]):
-    def __init__(self, services: Services, **options: Any) -> None:
+    def __init__(self, **options: Any) -> None:
         from api.schema import schema
 
         super().__init__(schema, **options)
-        self.services = services
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        return await build_context(request, response, self.services)
+        # Built by the app's lifespan, shared by every request of the process.
+        services: Services = request.app.state.services
+        return await build_context(request, response, services)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
