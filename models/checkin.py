@@ -30,17 +30,69 @@ class CheckIn(CoreTable, table=True):
             sa.text("id DESC"),
         ),
         sa.Index("ix_check_ins_venue_time", "venue_id", "checked_in_at"),
+        # Staff check-ins whose insurance number no citizen has verified yet: they link
+        # by themselves once one does.
+        sa.Index(
+            "ix_check_ins_unlinked_insurance",
+            "insurance_number",
+            postgresql_where=sa.text("citizen_id IS NULL"),
+        ),
         {"postgresql_partition_by": "RANGE (checked_in_at)"},
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    # When the code was scanned (for offline scanners, earlier than it reached us).
     checked_in_at: datetime = Field(primary_key=True, sa_type=sa.DateTime(timezone=True))
-    citizen_id: uuid.UUID = Field(foreign_key="citizens.id", ondelete="CASCADE")
+    # None while a staff check-in's insurance number belongs to no verified citizen.
+    citizen_id: uuid.UUID | None = Field(
+        default=None, foreign_key="citizens.id", ondelete="CASCADE"
+    )
     venue_id: uuid.UUID = Field(foreign_key="venues.id")
     method: CheckInMethod = Field(sa_type=sa.String(32))
     # The health declaration answered at check-in, when the venue asks for one.
     declaration: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    # The insurance number venue staff scanned or typed (STAFF_SCAN_INSURANCE).
+    insurance_number: str | None = Field(default=None, max_length=15)
+    # Worker buses: the trip the scan was made on; everyone on one trip was together.
+    trip_id: str | None = Field(default=None, max_length=64)
+    # The venue operator (partner) whose staff made the scan; None for the citizen's own.
+    operator_id: uuid.UUID | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class StaffScan(CoreTable, table=True):
+    """A scan an operator's device sent, by the ID the device gave it: sending it again
+    finds this row and adds nothing."""
+
+    __tablename__ = "staff_scans"
+
+    operator_id: uuid.UUID = Field(primary_key=True, foreign_key="partners.id", ondelete="CASCADE")
+    client_id: str = Field(primary_key=True, max_length=64)
+    # The check-in the scan made or joined (None once the citizen deleted it).
+    check_in_id: uuid.UUID | None = None
+    scanned_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class PersonalCard(CoreTable, table=True):
+    """A printed personal QR card: its code carries only the serial (signed)."""
+
+    __tablename__ = "personal_cards"
+    __table_args__ = (
+        # One live card per citizen: a new card revokes the old one.
+        sa.Index(
+            "uq_personal_cards_live_citizen",
+            "citizen_id",
+            unique=True,
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        ),
+    )
+
+    serial: str = Field(primary_key=True, max_length=32)
+    citizen_id: uuid.UUID = Field(foreign_key="citizens.id", ondelete="CASCADE", index=True)
+    issued_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    issued_by: str = Field(max_length=100)
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 def month_start(day: date) -> date:

@@ -45,7 +45,7 @@ from models.matching import (
 from models.stores import Store
 from models.testing import Lab, TestOutcome, TestType
 from models.vaccination import RecordStatus
-from models.venue import VenueKind
+from models.venue import KIND_ABBREVIATION, VenueKind
 
 DEMO_PHONE = "0912000001"
 DEMO_NAME = "Nguyễn Văn An"
@@ -414,18 +414,6 @@ class SeedVenue:
     asks_declaration: bool
 
 
-_VENUE_ABBREVIATION = {
-    VenueKind.OFFICE: "VP",
-    VenueKind.HOTEL: "KS",
-    VenueKind.RESTAURANT: "NH",
-    VenueKind.WORKER_BUS: "XE",
-    VenueKind.GROCERY: "TH",
-    VenueKind.MARKET: "CHO",
-    VenueKind.LYCHEE_WEIGHING_STATION: "CV",
-    VenueKind.SCHOOL: "TR",
-    VenueKind.HOSPITAL: "BV",
-    VenueKind.OTHER: "KH",
-}
 _VENUE_KIND = _Choice(
     [
         (VenueKind.OFFICE, 20),
@@ -537,7 +525,7 @@ def _venue_text(rng: random.Random, kind: VenueKind, province: names.Province) -
 
 
 def _venue_code(kind: VenueKind, province_code: str, number: int) -> str:
-    return f"{province_code}-{_VENUE_ABBREVIATION[kind]}-{number:06d}"
+    return f"{province_code}-{KIND_ABBREVIATION[kind]}-{number:06d}"
 
 
 def _new_venue(
