@@ -15,6 +15,7 @@ from api.checkin import CheckInConnection, check_in_from_row
 from api.connections import after_position, build_connection
 from api.consent import Consent, consent_from_row
 from api.errors import ApiError, StoreUnavailable, not_visible
+from api.exposure_alert import ExposureAlert, my_exposure_alerts
 from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
 from api.profile import Profile, profile_from
@@ -110,6 +111,13 @@ class Citizen(relay.Node):
     async def consents(self, info: strawberry.Info) -> list[Consent] | None:
         rows = await info.context.loaders.consents.load(uuid.UUID(self.id))
         return [consent_from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Times you were near a confirmed case, most recent first.",
+        permission_classes=[IsCitizen],
+    )
+    async def exposure_alerts(self, info: strawberry.Info) -> list[ExposureAlert] | None:
+        return await my_exposure_alerts(info, uuid.UUID(self.id))
 
     @strawberry.field(
         description="Every read or change of your data by anyone else, newest first.",

@@ -17,6 +17,8 @@ from api.checkin import CheckIn
 from api.citizen import Citizen, citizen, me
 from api.consent import grant_consent, revoke_consent
 from api.errors import PublicErrors
+from api.exposure import Exposure, exposures
+from api.exposure_alert import mark_case
 from api.limits import DocumentLimits
 from api.profile import update_my_profile, verify_identity
 from api.testing import TestResult
@@ -37,6 +39,7 @@ class Query:
     venue: Venue | None = strawberry.field(
         resolver=resolve_venue, description="A venue by the code its QR carries."
     )
+    exposures: list[Exposure] = exposures
 
 
 @strawberry.type
@@ -61,6 +64,7 @@ class Mutation:
     verify_identity = verify_identity
     grant_consent = grant_consent
     revoke_consent = revoke_consent
+    mark_case = mark_case
 
 
 schema = strawberry.Schema(

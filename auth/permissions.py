@@ -97,3 +97,22 @@ class VerifiesIdentity(_PrincipalPermission):
         return isinstance(principal, PartnerPrincipal) and (
             principal.holds(Scope.IDENTITY_VERIFY) or principal.holds(Scope.RECONCILE)
         )
+
+
+class _HoldsScope(_PrincipalPermission):
+    """A partner token holding the scope (its province is checked against the citizen's
+    where the citizen is loaded)."""
+
+    wanted = "with a partner token to do this"
+    scope: Scope
+
+    def allows(self, principal: Principal) -> bool:
+        return isinstance(principal, PartnerPrincipal) and principal.holds(self.scope)
+
+
+class TracesExposures(_HoldsScope):
+    scope = Scope.EXPOSURES_READ
+
+
+class MarksCases(_HoldsScope):
+    scope = Scope.EXPOSURES_AUTHORITY

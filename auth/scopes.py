@@ -13,6 +13,8 @@ class Scope(StrEnum):
     CHECKINS_STAFF = "checkins:staff"
     RECONCILE = "reconcile"
     EXPOSURES_READ = "exposures:read"
+    # The health authority of a province: marks cases and reads contacts' full phones.
+    EXPOSURES_AUTHORITY = "exposures:authority"
     IDENTITY_VERIFY = "identity:verify"
 
 

@@ -7,6 +7,7 @@ import models.audit
 import models.checkin
 import models.citizen
 import models.consent
+import models.exposure_alert
 import models.link
 import models.otp
 import models.partner

@@ -22,6 +22,9 @@ from models.base import CoreTable, PageKey, utcnow
 class AuditAction(StrEnum):
     READ = "READ"
     VERIFY = "VERIFY"
+    # An authority traced the citizen's contacts (exposures), or marked them as a case.
+    TRACE = "TRACE"
+    MARK_CASE = "MARK_CASE"
 
 
 class AuditEntry(CoreTable, table=True):

@@ -348,7 +348,10 @@ class Given:
             await link_records(core, store, [link])
 
     async def venue(
-        self, kind: VenueKind = VenueKind.RESTAURANT, name: str = "Quán Phở Hà"
+        self,
+        kind: VenueKind = VenueKind.RESTAURANT,
+        name: str = "Quán Phở Hà",
+        province_code: str = "24",
     ) -> uuid.UUID:
         venue_id = uuid.uuid4()
         await self._insert(
@@ -360,7 +363,7 @@ class Given:
                     "code": f"VN-{self._next():06d}",
                     "name": name,
                     "kind": kind.value,
-                    "province_code": "24",
+                    "province_code": province_code,
                     "address": None,
                     "created_at": datetime.now(UTC),
                 }
@@ -395,6 +398,30 @@ class Given:
         if rows:
             await self._insert(Store.CORE, CheckIn, rows)
         return [row["id"] for row in rows]
+
+    async def check_in(
+        self,
+        citizen_id: uuid.UUID,
+        venue_id: uuid.UUID,
+        at: datetime,
+        *,
+        method: CheckInMethod = CheckInMethod.APP_SCAN,
+    ) -> uuid.UUID:
+        """One check-in at that instant."""
+        check_in_id = uuid.uuid4()
+        async with self.engines[Store.CORE].begin() as core:
+            await ensure_partitions(core, months_between(at.date(), at.date()))
+        row = {
+            "id": check_in_id,
+            "checked_in_at": at,
+            "citizen_id": citizen_id,
+            "venue_id": venue_id,
+            "method": method.value,
+            "declaration": None,
+            "created_at": datetime.now(UTC),
+        }
+        await self._insert(Store.CORE, CheckIn, [row])
+        return check_in_id
 
 
 @pytest.fixture

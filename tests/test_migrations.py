@@ -9,7 +9,14 @@ from models.migration import StoreNotMigrated, migrate
 from models.stores import StoreUrls, sync_url
 
 EXPECTED_TABLES = {
-    "core": {"citizens", "citizen_identifiers", "venues", "check_ins", "record_links"},
+    "core": {
+        "citizens",
+        "citizen_identifiers",
+        "venues",
+        "check_ins",
+        "record_links",
+        "exposure_alerts",
+    },
     "immunization": {"vaccines", "vaccination_records"},
     "testing": {"labs", "samples"},
 }
