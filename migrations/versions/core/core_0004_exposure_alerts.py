@@ -3,8 +3,8 @@
 Alerts raised for citizens who were near a case. Unique per (case, exposed
 check-in), so marking the same case again raises nothing twice.
 
-Revision ID: core_0003
-Revises: core_0002
+Revision ID: core_0004
+Revises: core_0003
 Create Date: 2026-12-01 11:10:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "core_0003"
-down_revision: str | None = "core_0002"
+revision: str = "core_0004"
+down_revision: str | None = "core_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
