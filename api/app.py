@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from api.context import Services
 from api.graphql_app import HealthGraphQL
 from api.metrics import MetricsMiddleware, metrics
+from api.request_limits import RequestLimits
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
 from models.checkin import current_partition_months, ensure_partitions
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
             services = Services(
                 engines=engines,
                 issuer=issuer,
+                settings=settings,
                 sign_in=SignIn.from_settings(engines[Store.CORE], issuer, settings),
             )
             app.state.services = services
@@ -101,6 +104,22 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
             Route("/metrics", metrics),
             Route("/.well-known/jwks.json", jwks),
         ],
-        middleware=[Middleware(MetricsMiddleware)],
+        middleware=[
+            Middleware(MetricsMiddleware),
+            # Outside the limits, so that a browser can read a refusal too.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["retry-after", "x-request-id"],
+                max_age=600,
+            ),
+            Middleware(
+                RequestLimits,
+                max_body_bytes=settings.max_body_bytes,
+                timeout_seconds=settings.request_timeout_seconds,
+            ),
+        ],
         lifespan=lifespan,
     )

@@ -11,6 +11,7 @@ from api.loaders import Access, Loaders
 from auth.principal import Principal, authenticate
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
+from models.config import Settings
 from models.stores import Engines, Store
 
 
@@ -20,6 +21,7 @@ class Services:
 
     engines: Engines
     issuer: TokenIssuer
+    settings: Settings
     sign_in: SignIn | None = None
 
 

@@ -6,6 +6,9 @@ BAD_USER_INPUT     the request itself is wrong (syntax, arguments, cursor)
 NOT_FOUND          nothing the caller may see has that ID
 RATE_LIMITED       too many attempts; extensions.retryAfter says when to retry
 STORE_UNAVAILABLE  one store did not answer; extensions.store says which
+TIMEOUT            the request ran longer than the server allows
+PERSISTED_QUERY_NOT_FOUND  the hash of an automatic persisted query is not registered:
+                   send it again with the query (Apollo's protocol)
 INTERNAL           anything else; the message is masked, details are logged
 """
 
@@ -28,6 +31,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     RATE_LIMITED = "RATE_LIMITED"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    TIMEOUT = "TIMEOUT"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     INTERNAL = "INTERNAL"
 
 

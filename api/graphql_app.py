@@ -1,14 +1,39 @@
-"""Strawberry's ASGI integration, with our context and a fast JSON encoder."""
+"""Strawberry's ASGI integration, made to follow GraphQL over HTTP.
+
+Every refusal is a JSON GraphQL body with `extensions.code` (see api/graphql_http.py);
+before a document is parsed, the caller's rate limits are counted and an automatic
+persisted query is resolved to its text.
+"""
 
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from api.context import Context, Services, build_context
+from api.errors import ErrorCode
+from api.graphql_http import (
+    JSON,
+    RequestError,
+    TransportError,
+    error_response,
+    is_request_error,
+    request_error_status,
+    response_media_type,
+)
+from api.persisted_queries import register, resolve_query
+from api.rate_limits import count_request
 
 
 class HealthGraphQL(GraphQL[Context, None]):
@@ -16,6 +41,21 @@ class HealthGraphQL(GraphQL[Context, None]):
         from api.schema import schema
 
         super().__init__(schema, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except TransportError as error:
+            response = error_response(scope, error)
+        except HTTPException as error:
+            response = error_response(
+                scope, TransportError(error.status_code, ErrorCode.BAD_USER_INPUT, error.reason)
+            )
+        await response(scope, receive, send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -26,3 +66,121 @@ class HealthGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        if request.method == "GET":
+            return _request_data(self.parse_query_params(request.query_params))
+        content_type, _ = parse_content_type(request.content_type or "")
+        if content_type != "application/json":
+            # Also what keeps a cross-site form from posting a query without a preflight.
+            raise TransportError(
+                415, ErrorCode.BAD_USER_INPUT, "send the request as Content-Type: application/json"
+            )
+        body = self.parse_json(await request.get_body())
+        if isinstance(body, list):
+            raise TransportError(
+                400, ErrorCode.BAD_USER_INPUT, "batched requests are not supported"
+            )
+        return _request_data(body)
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        await count_request(context)
+        resolved = await resolve_query(context, request_data.query, request_data.extensions)
+        result = await self._execute(request_adapter, context, resolved.query, request_data)
+        if resolved.register and resolved.query is not None and not _never_ran(result):
+            await register(context, resolved.query)
+        return result
+
+    async def _execute(
+        self,
+        request_adapter: AsyncHTTPRequestAdapter,
+        context: Context,
+        query: str | None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        allowed = OperationType.from_http(request_adapter.method)
+        try:
+            return await self.schema.execute(
+                query,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            raise TransportError(
+                405,
+                ErrorCode.BAD_USER_INPUT,
+                f"{error.operation_type.value}s are only accepted over POST",
+                headers={"allow": "POST"},
+            ) from error
+        except CannotGetOperationTypeError as error:
+            raise RequestError(ErrorCode.BAD_USER_INPUT, error.as_http_error_reason()) from error
+        except MissingQueryError as error:
+            raise RequestError(
+                ErrorCode.BAD_USER_INPUT, "no GraphQL query in the request"
+            ) from error
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        body: dict[str, Any] = dict(await super().process_result(request, result))
+        if is_request_error(body):
+            # Execution never started: the answer has no data entry at all.
+            del body["data"]
+        return body
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        media_type = sub_response.media_type or JSON
+        response.headers["content-type"] = media_type
+        if isinstance(response_data, dict) and "data" not in response_data:
+            response.status_code = request_error_status(media_type)
+        return response
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        # create_response sees only the sub-response: it carries the negotiated media type.
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+
+def _never_ran(result: ExecutionResult) -> bool:
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(not e.path for e in errors)
+
+
+def _invalid(message: str) -> TransportError:
+    return TransportError(400, ErrorCode.BAD_USER_INPUT, message)
+
+
+def _request_data(body: object) -> GraphQLRequestData:
+    """The GraphQL-over-HTTP request parameters, each checked for its type."""
+    if not isinstance(body, dict):
+        raise _invalid("the request body must be a JSON object")
+    query = body.get("query")
+    if not isinstance(query, str | None):
+        raise _invalid("`query` must be a string")
+    operation_name = body.get("operationName")
+    if not isinstance(operation_name, str | None):
+        raise _invalid("`operationName` must be a string or null")
+    variables = body.get("variables")
+    if not isinstance(variables, dict | None):
+        raise _invalid("`variables` must be an object or null")
+    extensions = body.get("extensions")
+    if not isinstance(extensions, dict | None):
+        raise _invalid("`extensions` must be an object or null")
+    return GraphQLRequestData(
+        query=query, variables=variables, operation_name=operation_name, extensions=extensions
+    )

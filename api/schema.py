@@ -2,7 +2,6 @@
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import ParserCache, ValidationCache
 
 from api.auth import (
     AuthPayload,
@@ -73,8 +72,6 @@ schema = strawberry.Schema(
     types=[Citizen, Vaccination, TestResult, CheckIn],
     extensions=[
         PublicErrors,
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
         DocumentLimits,
     ],
 )

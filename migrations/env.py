@@ -11,6 +11,7 @@ import models.exposure_alert
 import models.link
 import models.otp
 import models.partner
+import models.persisted_query
 import models.profile
 import models.ratelimit
 import models.session

@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     otp_verifications_per_address: int = Field(default=120, ge=1)
     otp_rate_window_seconds: int = Field(default=3600, ge=1)
 
+    # The HTTP layer. Requests are refused before any expensive work: a body over
+    # max_body_bytes is not read further, a document over max_document_tokens is not
+    # parsed further, and a request still running after request_timeout_seconds is ended.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_document_tokens: int = Field(default=5000, ge=100)
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Browser origins allowed to call the API (CORS), e.g. ["https://app.example.vn"].
+    cors_allowed_origins: list[str] = Field(default_factory=list)
+    # Requests per rate_limit_window_seconds, shared by every process through the core
+    # store: per access or partner token, and per client address. 0 turns a limit off.
+    rate_limit_per_token: int = Field(default=600, ge=0)
+    rate_limit_per_address: int = Field(default=1200, ge=0)
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    # Citizen tokens may only run operations registered as persisted queries.
+    persisted_queries_only: bool = False
+
     # SMS gateway for sign-in codes; unset, codes are written to the service log.
     sms_gateway_url: str | None = None
     sms_gateway_username: str | None = None

@@ -51,6 +51,34 @@ async def hit(core: AsyncConnection, key: str, window: timedelta) -> Hit:
     return Hit(count=row.hits, retry_after=max(1, math.ceil(remaining)))
 
 
+_HIT_MANY = sa.text(
+    """
+    INSERT INTO core.rate_limits AS r (key, window_start, hits)
+    SELECT key, now(), 1 FROM unnest(CAST(:keys AS varchar[])) AS key
+    ON CONFLICT (key) DO UPDATE SET
+        hits = CASE WHEN r.window_start <= now() - make_interval(secs => :window)
+                    THEN 1 ELSE r.hits + 1 END,
+        window_start = CASE WHEN r.window_start <= now() - make_interval(secs => :window)
+                            THEN now() ELSE r.window_start END
+    RETURNING key, hits, window_start, now() AS now
+    """
+)
+
+
+async def hit_many(core: AsyncConnection, keys: list[str], window: timedelta) -> dict[str, Hit]:
+    """Count one hit on each key in one statement (one round trip, keys in a fixed order
+    so that concurrent callers lock them alike)."""
+    seconds = window.total_seconds()
+    rows = (await core.execute(_HIT_MANY, {"keys": sorted(keys), "window": seconds})).all()
+    return {
+        row.key: Hit(
+            count=row.hits,
+            retry_after=max(1, math.ceil((row.window_start + window - row.now).total_seconds())),
+        )
+        for row in rows
+    }
+
+
 async def purge_counters(core: AsyncConnection, older_than: timedelta) -> int:
     table = RateLimitCounter.__table__
     statement = sa.delete(table).where(table.c.window_start < sa.func.now() - older_than)

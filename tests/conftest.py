@@ -3,9 +3,12 @@
 import logging
 import os
 import socket
+import subprocess
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from sqlalchemy import create_engine, pool
 
 from api.app import create_app
@@ -104,6 +108,9 @@ def settings(store_urls: StoreUrls, tmp_path_factory: pytest.TempPathFactory) ->
         immunization_database_url=store_urls.immunization,
         testing_database_url=store_urls.testing,
         store_connect_timeout=2,
+        # Counted on every request, never reached by the suite's own traffic.
+        rate_limit_per_token=1_000_000,
+        rate_limit_per_address=1_000_000,
     )
 
 
@@ -148,6 +155,78 @@ async def client(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://healthgraph") as http:
             yield http
+
+
+@pytest.fixture
+def client_with(
+    settings: Settings, store_urls: StoreUrls, engines: Engines, issuer: TokenIssuer
+) -> Any:
+    """An HTTP client of an app whose settings differ from the suite's by `changes`."""
+
+    @asynccontextmanager
+    async def client(
+        address: str = "127.0.0.1", **changes: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(settings.model_copy(update=changes), store_urls)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=(address, 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://healthgraph") as h:
+                yield h
+
+    return client
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve app with uvicorn on a free local port, in a thread; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_server(settings: Settings, store_urls: StoreUrls) -> Iterator[str]:
+    """The app behind a real HTTP server, for clients that are not Python."""
+    with serving(create_app(settings, store_urls)) as url:
+        yield url
+
+
+def npm_install(folder: Path) -> Path:
+    """`npm ci` in folder unless its lock file is already installed; returns node_modules."""
+    modules = folder / "node_modules"
+    installed = modules / ".package-lock.json"
+    lock = folder / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(
+            ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=folder,
+            check=True,
+            timeout=600,
+        )
+    return modules
+
+
+@pytest.fixture(scope="session")
+def node_clients() -> Path:
+    """The npm clients the suite drives (tests/clients), installed from its lock file."""
+    folder = Path(__file__).resolve().parent / "clients"
+    npm_install(folder)
+    return folder
 
 
 class GraphQLClient:
@@ -444,6 +523,7 @@ _AUTH_TABLES = (
     "partner_tokens",
     "partners",
     "profile_claims",
+    "persisted_queries",
 )
 
 

@@ -1,0 +1,68 @@
+"""Requests are counted per caller and per address in the core store."""
+
+import pytest
+
+from api.app import create_app
+
+VACCINES = {"query": "{ vaccines { code } }"}
+
+
+async def test_an_address_at_its_limit_is_answered(client_with):
+    async with client_with(address="10.1.0.1", rate_limit_per_address=3) as client:
+        statuses = [(await client.post("/graphql", json=VACCINES)).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 200]
+
+
+async def test_an_address_past_its_limit_is_rate_limited_with_a_retry_after(client_with):
+    async with client_with(address="10.1.0.2", rate_limit_per_address=3) as client:
+        for _ in range(3):
+            await client.post("/graphql", json=VACCINES)
+        response = await client.post("/graphql", json=VACCINES)
+
+    assert response.status_code == 429
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert 1 <= error["extensions"]["retryAfter"] <= 60
+    assert response.headers["retry-after"] == str(error["extensions"]["retryAfter"])
+
+
+async def test_a_caller_past_its_limit_is_refused_from_any_address(client_with, given, issuer):
+    citizen = await given.citizen()
+    headers = {"Authorization": f"Bearer {issuer.issue(citizen)}"}
+    async with client_with(address="10.1.0.3", rate_limit_per_token=2) as first:
+        statuses = [
+            (await first.post("/graphql", json=VACCINES, headers=headers)).status_code
+            for _ in range(2)
+        ]
+    async with client_with(address="10.1.0.4", rate_limit_per_token=2) as second:
+        refused = await second.post("/graphql", json=VACCINES, headers=headers)
+        anonymous = await second.post("/graphql", json=VACCINES)
+
+    assert statuses == [200, 200]
+    assert refused.status_code == 429
+    assert anonymous.status_code == 200
+
+
+async def test_limits_are_shared_by_every_process(settings, store_urls):
+    """Two apps (as two processes would) count into the same core store."""
+    import httpx
+
+    changed = settings.model_copy(update={"rate_limit_per_address": 2})
+    apps = [create_app(changed, store_urls), create_app(changed, store_urls)]
+    statuses = []
+    for app in apps + apps[:1]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("10.1.0.5", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://h") as client:
+                statuses.append((await client.post("/graphql", json=VACCINES)).status_code)
+
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize("limit", [0])
+async def test_a_limit_of_zero_is_off(client_with, limit):
+    async with client_with(address="10.1.0.6", rate_limit_per_address=limit) as client:
+        statuses = {(await client.post("/graphql", json=VACCINES)).status_code for _ in range(5)}
+
+    assert statuses == {200}
