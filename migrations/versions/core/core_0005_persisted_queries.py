@@ -3,8 +3,8 @@
 The counters change on every request: as an unlogged table they cost no WAL flush, and
 losing them in a crash only resets the windows.
 
-Revision ID: core_0003
-Revises: core_0002
+Revision ID: core_0005
+Revises: core_0004
 Create Date: 2026-12-01 11:20:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "core_0003"
-down_revision: str | None = "core_0002"
+revision: str = "core_0005"
+down_revision: str | None = "core_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
