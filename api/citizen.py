@@ -12,7 +12,7 @@ from strawberry import relay
 
 from api.audit import ACCESS_LOG_CURSOR, AccessLogConnection, access_log_entry_from_row
 from api.checkin import CheckInConnection, check_in_from_row
-from api.connections import after_position, build_connection
+from api.connections import build_connection
 from api.consent import Consent, consent_from_row
 from api.errors import ApiError, StoreUnavailable, not_visible
 from api.exposure_alert import ExposureAlert, my_exposure_alerts
@@ -67,18 +67,16 @@ class Citizen(relay.Node):
     async def test_results(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> TestResultConnection | None:
-        size = page_size(first)
-        position = decode_cursor(TEST_CURSOR, after)
-        rows = await info.context.loaders.test_results.load(uuid.UUID(self.id))
-        remaining = after_position(rows, "collected_at", position)
+        key = _page_key(self.id, TEST_CURSOR, first, after)
+        rows = await info.context.loaders.test_result_page.load(key)
         return build_connection(
             TestResultConnection,
             TEST_CURSOR,
-            remaining[: size + 1],
-            size,
+            rows,
+            key.limit - 1,
             "collected_at",
             test_result_from_row,
-            has_previous=position is not None,
+            has_previous=key.after_at is not None,
         )
 
     @strawberry.field(description="Check-ins, newest first.", permission_classes=[ReadsCheckIns])

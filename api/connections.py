@@ -6,17 +6,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Row
 from strawberry import relay
 
-from api.pagination import Position, encode_cursor
+from api.pagination import encode_cursor
 
 ConnectionT = TypeVar("ConnectionT", bound=relay.Connection[Any])
-
-
-def after_position(
-    rows: Sequence[Row[Any]], time_of: str, position: Position | None
-) -> list[Row[Any]]:
-    if position is None:
-        return list(rows)
-    return [r for r in rows if (getattr(r, time_of), r.id) < (position.at, position.id)]
 
 
 def build_connection(

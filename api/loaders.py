@@ -18,7 +18,7 @@ from models.base import PageKey
 from models.checkin import check_in_pages, check_ins_by_ids
 from models.citizen import citizens_by_ids
 from models.consent import consents_of
-from models.link import RecordStore, linked_record_ids, owner_of
+from models.link import RecordStore, linked_record_ids, linked_record_pages, owner_of
 from models.profile import Profile, profiles
 from models.stores import Engines, Store
 from models.testing import samples_by_ids
@@ -37,7 +37,7 @@ class Loaders:
         self.citizen = DataLoader(self._citizens)
         self.record_ids = DataLoader(self._record_ids)
         self.vaccinations = DataLoader(self._vaccinations)
-        self.test_results = DataLoader(self._test_results)
+        self.test_result_page = DataLoader(self._test_result_pages)
         self.check_in_page = DataLoader(self._check_in_pages)
         self.venue_by_code = DataLoader(self._venues_by_code)
         self.vaccination_node = DataLoader(self._vaccination_nodes)
@@ -58,7 +58,8 @@ class Loaders:
         return DataLoader(self._profiles)
 
     def prefetch_record_ids(self, citizen_id: uuid.UUID) -> None:
-        """Start loading a citizen's record links; a failure surfaces where they are used."""
+        """Start loading a citizen's vaccination links; a failure surfaces where they are
+        used."""
         future = asyncio.ensure_future(self.record_ids.load(citizen_id))
         future.add_done_callback(lambda done: done.cancelled() or done.exception())
 
@@ -75,8 +76,9 @@ class Loaders:
 
     async def _record_ids(self, ids: list[uuid.UUID]) -> list[RecordIds]:
         # Only reached through the section loaders below, which check access first.
+        # Vaccinations are listed whole; test results page in linked_record_pages.
         async with fetching(self.engines, Store.CORE) as core:
-            found = await linked_record_ids(core, ids)
+            found = await linked_record_ids(core, ids, [RecordStore.IMMUNIZATION])
         return [found[i] for i in ids]
 
     async def _records_of(
@@ -112,10 +114,25 @@ class Loaders:
             valid_records_by_ids,
         )
 
-    async def _test_results(self, ids: list[uuid.UUID]) -> list[list[Row[Any]] | ApiError]:
-        return await self._records_of(
-            ids, Section.TESTS, RecordStore.TESTING, Store.TESTING, samples_by_ids
-        )
+    async def _test_result_pages(self, keys: list[PageKey]) -> list[list[Row[Any]] | ApiError]:
+        """Pages of test results: the page is chosen among the record links (core store),
+        then only its samples are read."""
+        readable = set(await self._allowed([k.citizen_id for k in keys], Section.TESTS))
+        allowed = [k for k in keys if k.citizen_id in readable]
+        record_pages: list[list[uuid.UUID]] = []
+        if allowed:
+            async with fetching(self.engines, Store.CORE) as core:
+                record_pages = await linked_record_pages(core, RecordStore.TESTING, allowed)
+        wanted = [record_id for page in record_pages for record_id in page]
+        found: dict[uuid.UUID, Row[Any]] = {}
+        if wanted:
+            async with fetching(self.engines, Store.TESTING) as testing:
+                found = {row.id: row for row in await samples_by_ids(testing, wanted)}
+        pages = {
+            key: [found[i] for i in page if i in found]
+            for key, page in zip(allowed, record_pages, strict=True)
+        }
+        return [pages[k] if k in pages else not_visible() for k in keys]
 
     async def _check_in_pages(self, keys: list[PageKey]) -> list[list[Row[Any]] | ApiError]:
         readable = set(await self._allowed([k.citizen_id for k in keys], Section.CHECKINS))

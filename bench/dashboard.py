@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -29,7 +29,9 @@ from typing import Any
 from bench import cpu, profiling, report, servers
 from bench.database import (
     Database,
+    ensure_heavy_history,
     ensure_seeded,
+    history_sizes,
     install_helpers,
     postmaster_pid,
     shuffled_citizen_ids,
@@ -68,6 +70,10 @@ class Options:
     per_slice: int
     reseed: bool
     quiet_wait: float
+    scenarios: list[str]
+    warm_citizens: int
+    heavy_citizens: int
+    heavy_samples: int
 
 
 @dataclass
@@ -77,6 +83,16 @@ class Slice:
     ids_file: Path
     tokens_file: Path
 
+    def head(self, count: int, out: Path, label: str) -> "Slice":
+        """The first count citizens of this slice, in files of their own."""
+        ids, tokens = self.ids[:count], self.tokens[:count]
+        return Slice(
+            ids=ids,
+            tokens=tokens,
+            ids_file=_write_lines(out / f"citizen-ids-{label}.txt", ids),
+            tokens_file=_write_lines(out / f"tokens-{label}.txt", tokens),
+        )
+
 
 @dataclass
 class Run:
@@ -85,6 +101,8 @@ class Run:
     citizens: int
     postgres: cpu.Tree
     slices: list[Slice]
+    warm_slices: list[Slice]
+    heavy_slice: Slice | None
     our_body: Path
     postgraphile_body: Path
     wrk: str = ""
@@ -93,6 +111,22 @@ class Run:
 
     def measured_slice(self, round_index: int) -> Slice:
         return self.slices[1 + round_index % (len(self.slices) - 1)]
+
+    def scenario_slices(self, scenario: str, round_index: int) -> tuple[Slice, Slice]:
+        """The citizens of the warm-up and of the measured run.
+
+        cold: every request for a citizen (and a token) the server has not seen;
+        warm: a few citizens opening the app again and again with the same token,
+        each within seconds of the last time, after a warm-up on the same citizens;
+        heavy: as warm, for the citizens with hundreds of test results each.
+        """
+        if scenario == "warm":
+            chunk = self.warm_slices[round_index % len(self.warm_slices)]
+            return chunk, chunk
+        if scenario == "heavy":
+            assert self.heavy_slice is not None
+            return self.heavy_slice, self.heavy_slice
+        return self.slices[0], self.measured_slice(round_index)
 
     @property
     def data_dir(self) -> Path:
@@ -206,6 +240,7 @@ class HttpTarget:
     kind: str
     start: Callable[[Path], AbstractContextManager[servers.Server]]
     mode: str
+    scenario: str = "cold"
 
     def load(self, run: Run, url: str, chunk: Slice) -> HttpLoad:
         if self.mode == "bearer":
@@ -216,22 +251,24 @@ class HttpTarget:
         options = run.options
         log = run.out / f"{self.name.replace(' ', '_').replace('=', '')}-{round_index}.log"
         revision = service_revision() if self.kind == "ours" else ""
+        warm_up_slice, measured_slice = run.scenario_slices(self.scenario, round_index)
         with self.start(log) as server:
-            if round_index == 0:
+            if round_index == 0 and self.scenario == "cold":
                 try:
                     _sample_answers(run, self, server.url)
                 except RuntimeError as error:
                     raise RuntimeError(f"{self.name}: {error} (log: {server.log})") from error
-            warm = self.load(run, server.url, run.slices[0])
+            warm = self.load(run, server.url, warm_up_slice)
             run_wrk(run.wrk, warm, options.connections, options.threads, options.warmup)
             time.sleep(SETTLE_SECONDS)
-            measured = self.load(run, server.url, run.measured_slice(round_index))
+            measured = self.load(run, server.url, measured_slice)
             trees = {"server": cpu.Tree(server.pid), "postgres": run.postgres}
             with cpu.measure(trees) as use:
                 result = run_wrk(
                     run.wrk, measured, options.connections, options.threads, options.duration
                 )
-        return _measurement(self.name, self.kind, round_index, result, use, revision)
+        measurement = _measurement(self.name, self.kind, round_index, result, use, revision)
+        return replace(measurement, scenario=self.scenario)
 
 
 @dataclass(frozen=True)
@@ -266,28 +303,35 @@ class PgbenchTarget:
 Target = HttpTarget | PgbenchTarget
 
 
+SCENARIO_SUFFIX = {"cold": "", "warm": ", warm", "heavy": ", heavy history"}
+
+
 def _targets(run: Run) -> list[Target]:
     options, database = run.options, run.options.database
     found: list[Target] = []
-    if "ours" in options.targets:
-        for workers in options.workers:
+    for scenario in options.scenarios:
+        suffix = SCENARIO_SUFFIX[scenario]
+        if "ours" in options.targets:
+            for workers in options.workers:
+                found.append(
+                    HttpTarget(
+                        f"healthgraph w={workers}{suffix}",
+                        "ours",
+                        partial(servers.ours, database, run.data_dir, workers),
+                        "bearer",
+                        scenario,
+                    )
+                )
+        if "postgraphile" in options.targets:
             found.append(
                 HttpTarget(
-                    f"healthgraph w={workers}",
-                    "ours",
-                    partial(servers.ours, database, run.data_dir, workers),
-                    "bearer",
+                    f"PostGraphile{suffix}",
+                    "postgraphile",
+                    partial(servers.postgraphile, database),
+                    "variable",
+                    scenario,
                 )
             )
-    if "postgraphile" in options.targets:
-        found.append(
-            HttpTarget(
-                "PostGraphile",
-                "postgraphile",
-                partial(servers.postgraphile, database),
-                "variable",
-            )
-        )
     if "pgbench" in options.targets:
         found.extend(PgbenchTarget(name, load) for name, load in PGBENCH_LOADS.items())
     return found
@@ -400,6 +444,8 @@ def _header(run: Run, argv: Sequence[str]) -> str:
         f"{options.warmup:g}s warm-up then {options.duration:g}s measured, "
         f"{options.rounds} interleaved rounds; up to {options.per_slice:,} distinct citizens "
         "per run, a different set each round",
+        f"- scenarios: {', '.join(options.scenarios)} (warm: {options.warm_citizens:,} citizens "
+        "per run, each asking again with the same token within seconds)",
     ]
     lines += [f"- {name}: {value}" for name, value in _versions(run).items() if value]
     return "\n".join(lines)
@@ -411,6 +457,13 @@ def execute(options: Options, argv: Sequence[str]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     ensure_seeded(options.database, options.citizens, DATA_DIR, options.reseed)
     citizens = install_helpers(options.database)
+    heavy_ids: list[str] = []
+    if "heavy" in options.scenarios:
+        heavy = ensure_heavy_history(
+            options.database, options.heavy_citizens, options.heavy_samples
+        )
+        heavy_ids = [str(citizen_id) for citizen_id in heavy]
+        heavy_mean, everyone_mean = history_sizes(options.database, heavy)
     our_body, postgraphile_body = _bodies(out)
     run = Run(
         options=options,
@@ -418,6 +471,8 @@ def execute(options: Options, argv: Sequence[str]) -> Path:
         citizens=citizens,
         postgres=cpu.postgres_for_database(postmaster_pid(options.database), options.database.name),
         slices=[],
+        warm_slices=[],
+        heavy_slice=None,
         our_body=our_body,
         postgraphile_body=postgraphile_body,
         wrk=wrk(),
@@ -428,8 +483,26 @@ def execute(options: Options, argv: Sequence[str]) -> Path:
     ids = [str(citizen_id) for citizen_id in shuffled_citizen_ids(options.database)]
     print(f"writing citizen lists and tokens ({options.rounds + 1} sets)", flush=True)
     run.slices = _slices(run, ids, options.rounds + 1, "ours" in options.targets)
+    run.warm_slices = [
+        chunk.head(options.warm_citizens, out, f"warm-{index}")
+        for index, chunk in enumerate(run.slices[1:])
+    ]
+    if heavy_ids:
+        run.heavy_slice = Slice(
+            ids=heavy_ids,
+            tokens=_mint_tokens(run.data_dir, options.database, heavy_ids),
+            ids_file=out / "citizen-ids-heavy.txt",
+            tokens_file=out / "tokens-heavy.txt",
+        )
+        _write_lines(run.heavy_slice.ids_file, run.heavy_slice.ids)
+        _write_lines(run.heavy_slice.tokens_file, run.heavy_slice.tokens)
 
     sections = [_header(run, argv)]
+    if heavy_ids:
+        sections[0] += (
+            f"\n- heavy history: {len(heavy_ids):,} citizens with {heavy_mean:.0f} test "
+            f"results each on average (everyone: {everyone_mean:.1f})"
+        )
     measurements: list[Measurement] = []
     targets = _targets(run)
     for round_index in range(options.rounds):
@@ -516,6 +589,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument(
+        "--scenarios",
+        default="cold,warm,heavy",
+        help="comma-separated subset of cold (a new citizen and token on every request), "
+        "warm (the same citizens with the same tokens again and again) and heavy (as warm, "
+        "for citizens with hundreds of test results each)",
+    )
+    parser.add_argument(
+        "--warm-citizens", type=int, default=1000, help="citizens per warm run (default 1000)"
+    )
+    parser.add_argument(
+        "--heavy-citizens", type=int, default=1000, help="citizens given a heavy history"
+    )
+    parser.add_argument(
+        "--heavy-samples", type=int, default=400, help="test results added to each of them"
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         help="before each run, wait up to this many seconds for other work to stop "
@@ -532,6 +621,9 @@ def parse_options(argv: Sequence[str]) -> Options:
         return value if value is not None else (short if quick else full)
 
     targets = {name.strip() for name in args.targets.split(",") if name.strip()}
+    scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    if set(scenarios) - set(SCENARIO_SUFFIX):
+        raise SystemExit(f"unknown scenarios: {', '.join(set(scenarios) - set(SCENARIO_SUFFIX))}")
     unknown = targets - {"ours", "postgraphile", "pgbench"}
     if unknown:
         raise SystemExit(f"unknown targets: {', '.join(sorted(unknown))}")
@@ -555,6 +647,10 @@ def parse_options(argv: Sequence[str]) -> Options:
         per_slice=args.per_slice,
         reseed=args.reseed,
         quiet_wait=pick(args.quiet_wait, 120.0, 5.0),
+        scenarios=scenarios,
+        warm_citizens=args.warm_citizens,
+        heavy_citizens=args.heavy_citizens,
+        heavy_samples=args.heavy_samples,
     )
 
 

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS bench.seed_info (
     seeded_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE IF NOT EXISTS bench.citizen_ids (n integer PRIMARY KEY, id uuid NOT NULL);
+CREATE TABLE IF NOT EXISTS bench.heavy_citizens (id uuid PRIMARY KEY);
 """
 
 
@@ -92,6 +93,8 @@ def ensure_seeded(database: Database, citizens: int, data_dir: Path, reseed: boo
     """Seed `citizens` citizens unless the database already holds exactly that seed."""
     if not reseed and _seeded_citizens(database) == citizens:
         print(f"{database.name}: already seeded with {citizens} citizens", flush=True)
+        # The service may have gained migrations since the seed.
+        _healthgraph(database, data_dir, "migrate")
         return
     _recreate(database)
     _healthgraph(database, data_dir, "migrate")
@@ -119,15 +122,91 @@ def install_helpers(database: Database) -> int:
 
 
 def shuffled_citizen_ids(database: Database, seed: int = 2021) -> list[uuid.UUID]:
+    """Every citizen but those given a heavy history, in a fixed random order."""
     with database.connect() as connection:
-        ids = [row[0] for row in connection.execute("SELECT id FROM bench.citizen_ids ORDER BY n")]
+        ids = [
+            row[0]
+            for row in connection.execute(
+                "SELECT id FROM bench.citizen_ids WHERE id NOT IN "
+                "(SELECT id FROM bench.heavy_citizens) ORDER BY n"
+            )
+        ]
     random.Random(seed).shuffle(ids)
     return ids
 
 
+# Industrial-park workers tested every few days for months: hundreds of samples each,
+# linked as the service links them (with the sample's time on the link).
+_HEAVY_HISTORY = """
+INSERT INTO bench.heavy_citizens (id)
+SELECT id FROM core.citizens ORDER BY md5(id::text) LIMIT %(citizens)s;
+
+INSERT INTO testing.samples (
+    id, source_system, source_record_id, sample_code, test_type, pooled, pool_code,
+    collected_at, collection_site, lab_code, result, resulted_at, national_id,
+    insurance_number, phone, full_name, date_of_birth, province_code, recorded_at)
+SELECT gen_random_uuid(), 'bench-heavy-history', h.id || '/' || g,
+       'H-' || left(h.id::text, 8) || '-' || lpad(g::text, 4, '0'), 'RT_PCR', false, NULL,
+       timestamptz '2022-06-01 08:00+07' - g * interval '2 days 3 hours',
+       'Trạm y tế khu công nghiệp', NULL, 'NEGATIVE',
+       timestamptz '2022-06-01 20:00+07' - g * interval '2 days 3 hours',
+       NULL, NULL, NULL, c.full_name, c.date_of_birth, coalesce(c.province_code, '24'), now()
+FROM bench.heavy_citizens h
+JOIN core.citizens c ON c.id = h.id
+CROSS JOIN generate_series(1, %(samples)s) g;
+
+INSERT INTO core.record_links (
+    store, record_id, citizen_id, status, method, reason, province_code, decided_by,
+    matched_at, occurred_at)
+SELECT 'testing', s.id, split_part(s.source_record_id, '/', 1)::uuid, 'LINKED', 'OPERATOR',
+       NULL, s.province_code, 'benchmark', now(), s.collected_at
+FROM testing.samples s
+WHERE s.source_system = 'bench-heavy-history';
+
+INSERT INTO bench.heavy_history (citizens, samples) VALUES (%(citizens)s, %(samples)s);
+"""
+
+
+def ensure_heavy_history(database: Database, citizens: int, samples: int) -> list[uuid.UUID]:
+    """Give `citizens` citizens `samples` more test results each, once; returns their IDs."""
+    with database.connect() as connection:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS bench.heavy_citizens (id uuid PRIMARY KEY);"
+            "CREATE TABLE IF NOT EXISTS bench.heavy_history "
+            "(citizens integer NOT NULL, samples integer NOT NULL)"
+        )
+        done = connection.execute("SELECT citizens, samples FROM bench.heavy_history").fetchone()
+        if done is None:
+            print(f"giving {citizens} citizens {samples} test results each", flush=True)
+            with connection.transaction():
+                for statement in _HEAVY_HISTORY.split(";\n"):
+                    if statement.strip():
+                        connection.execute(statement, {"citizens": citizens, "samples": samples})
+            connection.execute("VACUUM (ANALYZE) testing.samples, core.record_links")
+        elif tuple(done) != (citizens, samples):
+            raise SystemExit(
+                f"{database.name} holds a heavy history of {done[0]} citizens with {done[1]} "
+                "samples each: pass those, or --reseed"
+            )
+        return [row[0] for row in connection.execute("SELECT id FROM bench.heavy_citizens")]
+
+
+def history_sizes(database: Database, ids: list[uuid.UUID]) -> tuple[float, float]:
+    """Mean linked test results of these citizens, and of everyone."""
+    with database.connect() as connection:
+        row = connection.execute(
+            "SELECT count(*) FILTER (WHERE citizen_id = ANY(%s))::float / greatest(%s, 1), "
+            "count(*)::float / (SELECT count(*) FROM core.citizens) "
+            "FROM core.record_links WHERE store = 'testing' AND status = 'LINKED'",
+            (ids, len(ids)),
+        ).fetchone()
+    return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
+
+
 def postmaster_pid(database: Database) -> int:
+    """The postmaster is the parent of a backend: read it while the backend is alive."""
     with database.connect() as connection:
         row = connection.execute("SELECT pg_backend_pid()").fetchone()
-    backend = int(row[0]) if row else 0
-    stat = Path(f"/proc/{backend}/stat").read_text()
+        backend = int(row[0]) if row else 0
+        stat = Path(f"/proc/{backend}/stat").read_text()
     return int(stat[stat.rindex(")") + 2 :].split()[1])

@@ -21,6 +21,7 @@ class Measurement:
     machine_cores: float
     postgres_backends_started: int
     revision: str = ""
+    scenario: str = "cold"
 
     @property
     def other_cores(self) -> float:
@@ -50,6 +51,13 @@ class Summary:
     client_cores: float
     other_cores: float
     postgres_backends_started: float
+    scenario: str = "cold"
+
+    @property
+    def per_cpu_second(self) -> float | None:
+        """Dashboards per CPU-second of the server and PostgreSQL together."""
+        cores = (self.server_cores or 0) + self.postgres_cores
+        return self.per_second / cores if cores else None
 
 
 def _single(m: Measurement) -> Summary:
@@ -65,6 +73,7 @@ def _single(m: Measurement) -> Summary:
         client_cores=m.client_cores,
         other_cores=m.other_cores,
         postgres_backends_started=m.postgres_backends_started,
+        scenario=m.scenario,
     )
 
 
@@ -82,6 +91,7 @@ def _medians(own: Sequence[Measurement]) -> Summary:
         client_cores=median([m.client_cores for m in own]),
         other_cores=median([m.other_cores for m in own]),
         postgres_backends_started=median([m.postgres_backends_started for m in own]),
+        scenario=own[0].scenario,
     )
 
 
@@ -141,7 +151,13 @@ def _ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}" if denominator else NONE
 
 
+def _ratio_or_none(numerator: float | None, denominator: float | None) -> str:
+    return _ratio(numerator, denominator) if numerator and denominator else NONE
+
+
 def ratio_table(summaries: Sequence[Summary]) -> str:
+    """Each of our targets against every other target of the same scenario, with the
+    other CPU of both runs beside the ratio: a high one says the pair is noisy."""
     ours = [s for s in summaries if s.kind == "ours"]
     others = [s for s in summaries if s.kind != "ours"]
     rows = [
@@ -150,27 +166,52 @@ def ratio_table(summaries: Sequence[Summary]) -> str:
             _ratio(mine.per_second, other.per_second),
             _ratio(mine.p50_ms, other.p50_ms),
             _ratio(mine.p99_ms, other.p99_ms),
+            _ratio_or_none(mine.per_cpu_second, other.per_cpu_second),
+            f"{_percent(mine.other_cores)} / {_percent(other.other_cores)}",
         ]
         for mine in ours
         for other in others
+        if other.scenario == mine.scenario
     ]
-    return _table(("ratio", "req/s", "p50", "p99"), rows)
+    header = ("ratio", "req/s", "p50", "p99", "dashboards per CPU-second", "other CPU (both runs)")
+    return _table(header, rows)
 
 
 def _cpu_ms(cores: float | None, per_second: float) -> str:
     return f"{cores * 1000 / per_second:.2f}" if cores is not None and per_second else NONE
 
 
+def _per_cpu_second(s: Summary) -> str:
+    return NONE if s.per_cpu_second is None else f"{s.per_cpu_second:,.0f}"
+
+
 def efficiency_table(summaries: Sequence[Summary]) -> str:
+    """CPU per dashboard, and dashboards per CPU-second (server + PostgreSQL) with its
+    ratio to PostGraphile's in the same scenario."""
+    reference = {s.scenario: s for s in summaries if s.kind == "postgraphile"}
     rows = [
         [
             s.target,
             _cpu_ms(s.server_cores, s.per_second),
             _cpu_ms(s.postgres_cores, s.per_second),
+            _per_cpu_second(s),
+            _ratio_or_none(
+                s.per_cpu_second,
+                reference[s.scenario].per_cpu_second if s.scenario in reference else None,
+            ),
+            _percent(s.other_cores),
         ]
         for s in summaries
     ]
-    return _table(("target", "server CPU ms per request", "PostgreSQL CPU ms per request"), rows)
+    header = (
+        "target",
+        "server CPU ms per request",
+        "PostgreSQL CPU ms per request",
+        "dashboards per CPU-second",
+        "ratio to PostGraphile",
+        "other CPU",
+    )
+    return _table(header, rows)
 
 
 def interference(measurements: Sequence[Measurement], limit: float = 0.15) -> list[str]:

@@ -3,6 +3,9 @@
 Records live in stores we do not own; the outcome of identity matching for
 each of them is kept here, so that a citizen's records are found by an index
 lookup and unmatched ones form the province operators' reconciliation queue.
+Each link also carries when its record happened (dose given, sample taken), so
+that a page of a citizen's records is chosen here, in the index, whatever the
+length of their history, and only that page is read from the record's store.
 """
 
 import uuid
@@ -14,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import CoreTable, any_of, utcnow
+from models.base import CoreTable, PageKey, any_of, utcnow
 
 
 class RecordStore(StrEnum):
@@ -46,9 +49,11 @@ class RecordLink(CoreTable, table=True):
     __tablename__ = "record_links"
     __table_args__ = (
         sa.Index(
-            "ix_record_links_citizen",
+            "ix_record_links_citizen_time",
             "citizen_id",
             "store",
+            sa.text("occurred_at DESC"),
+            sa.text("record_id DESC"),
             postgresql_where=sa.text("citizen_id IS NOT NULL"),
         ),
         sa.Index(
@@ -71,6 +76,15 @@ class RecordLink(CoreTable, table=True):
     # Set when a person decided; automatic re-matching never overrides a decision.
     decided_by: str | None = Field(default=None, max_length=100)
     matched_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    # When the record happened: the order a citizen's records are listed and paged in.
+    occurred_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+# The column of each record store that occurred_at copies.
+OCCURRED_AT_COLUMN = {
+    RecordStore.IMMUNIZATION: "administered_at",
+    RecordStore.TESTING: "collected_at",
+}
 
 
 def link_row(
@@ -80,6 +94,7 @@ def link_row(
     citizen_id: uuid.UUID | None,
     method: LinkMethod | None,
     reason: UnmatchedReason | None,
+    occurred_at: datetime,
 ) -> dict[str, object]:
     return {
         "store": store.value,
@@ -90,12 +105,14 @@ def link_row(
         "reason": reason.value if reason else None,
         "province_code": province_code,
         "matched_at": utcnow(),
+        "occurred_at": occurred_at,
     }
 
 
 def upsert_links_statement() -> sa.Insert:
     """Insert or refresh automatic outcomes (execute with the rows as parameters);
-    a person's decision is never overwritten."""
+    a person's decision is never overwritten, but the record's time always follows the
+    record."""
     from sqlalchemy.dialects.postgresql import insert
 
     table = RecordLink.__table__
@@ -104,16 +121,25 @@ def upsert_links_statement() -> sa.Insert:
         name: statement.excluded[name]
         for name in ("citizen_id", "status", "method", "reason", "province_code", "matched_at")
     }
+    decided = table.c.decided_by.is_not(None)
+    refreshed = {
+        name: sa.case((decided, table.c[name]), else_=value) for name, value in refreshed.items()
+    }
     return statement.on_conflict_do_update(
         index_elements=[table.c.store, table.c.record_id],
-        set_=refreshed,
-        where=table.c.decided_by.is_(None),
+        set_={**refreshed, "occurred_at": statement.excluded.occurred_at},
     )
 
 
 _links = RecordLink.__table__
-_LINKED_RECORDS = sa.select(_links.c.citizen_id, _links.c.store, _links.c.record_id).where(
-    any_of(_links.c.citizen_id, "citizen_ids"), _links.c.status == LinkStatus.LINKED.value
+_LINKED_RECORDS = (
+    sa.select(_links.c.citizen_id, _links.c.store, _links.c.record_id)
+    .where(
+        any_of(_links.c.citizen_id, "citizen_ids"),
+        any_of(_links.c.store, "stores"),
+        _links.c.status == LinkStatus.LINKED.value,
+    )
+    .order_by(_links.c.occurred_at, _links.c.record_id)
 )
 _OWNERS = sa.select(_links.c.record_id, _links.c.citizen_id).where(
     _links.c.store == sa.bindparam("store"),
@@ -123,13 +149,16 @@ _OWNERS = sa.select(_links.c.record_id, _links.c.citizen_id).where(
 
 
 async def linked_record_ids(
-    core: AsyncConnection, citizen_ids: Sequence[uuid.UUID]
+    core: AsyncConnection,
+    citizen_ids: Sequence[uuid.UUID],
+    stores: Sequence[RecordStore] = tuple(RecordStore),
 ) -> dict[uuid.UUID, dict[RecordStore, list[uuid.UUID]]]:
-    """Each citizen's linked records, by store."""
+    """Each citizen's linked records in these stores, by store, oldest first."""
     found: dict[uuid.UUID, dict[RecordStore, list[uuid.UUID]]] = {
         citizen_id: {store: [] for store in RecordStore} for citizen_id in citizen_ids
     }
-    rows = await core.execute(_LINKED_RECORDS, {"citizen_ids": list(citizen_ids)})
+    parameters = {"citizen_ids": list(citizen_ids), "stores": [s.value for s in stores]}
+    rows = await core.execute(_LINKED_RECORDS, parameters)
     for citizen_id, store, record_id in rows.all():
         found[citizen_id][RecordStore(store)].append(record_id)
     return found
@@ -141,3 +170,43 @@ async def owner_of(
     """The citizen each linked record belongs to."""
     rows = await core.execute(_OWNERS, {"store": store.value, "record_ids": list(record_ids)})
     return {record_id: citizen_id for record_id, citizen_id in rows.all()}
+
+
+_PAGES = sa.text(
+    """
+    SELECT k.ord, l.record_id, l.occurred_at
+    FROM unnest(CAST(:citizens AS uuid[]), CAST(:after_ats AS timestamptz[]),
+                CAST(:after_ids AS uuid[]), CAST(:limits AS int[]))
+         WITH ORDINALITY AS k(citizen_id, after_at, after_id, lim, ord)
+    CROSS JOIN LATERAL (
+        SELECT r.record_id, r.occurred_at
+        FROM core.record_links r
+        WHERE r.citizen_id = k.citizen_id AND r.store = :store AND r.status = 'LINKED'
+          AND (k.after_at IS NULL OR (r.occurred_at, r.record_id) < (k.after_at, k.after_id))
+        ORDER BY r.occurred_at DESC, r.record_id DESC
+        LIMIT k.lim
+    ) l
+    ORDER BY k.ord, l.occurred_at DESC, l.record_id DESC
+    """
+)
+
+
+async def linked_record_pages(
+    core: AsyncConnection, store: RecordStore, keys: Sequence[PageKey]
+) -> list[list[uuid.UUID]]:
+    """For each key, up to key.limit of the citizen's linked records in one store, newest
+    first: only the index is read, however many records the citizen has."""
+    result = await core.execute(
+        _PAGES,
+        {
+            "store": store.value,
+            "citizens": [key.citizen_id for key in keys],
+            "after_ats": [key.after_at for key in keys],
+            "after_ids": [key.after_id for key in keys],
+            "limits": [key.limit for key in keys],
+        },
+    )
+    pages: list[list[uuid.UUID]] = [[] for _ in keys]
+    for row in result.all():
+        pages[row.ord - 1].append(row.record_id)
+    return pages

@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -226,6 +226,8 @@ class RecordToLink:
     record_id: uuid.UUID
     province_code: str
     identity: RecordIdentity
+    # When the record happened (dose given, sample taken); see models.link.
+    occurred_at: datetime
 
 
 async def link_records(
@@ -241,7 +243,9 @@ async def link_records(
         directory = await load_directory(core, [r.identity for r in records])
     outcomes = [directory.match(r.identity) for r in records]
     rows = [
-        link_row(store, r.record_id, r.province_code, o.citizen_id, o.method, o.reason)
+        link_row(
+            store, r.record_id, r.province_code, o.citizen_id, o.method, o.reason, r.occurred_at
+        )
         for r, o in zip(records, outcomes, strict=True)
     ]
     await core.execute(upsert_links_statement(), rows)

@@ -879,9 +879,9 @@ class Batch:
     rows: list[Row] = field(default_factory=list)
     links: list[RecordToLink] = field(default_factory=list)
 
-    def add(self, row: Row, province_code: str, typed: Typed) -> None:
+    def add(self, row: Row, province_code: str, typed: Typed, occurred_at: datetime) -> None:
         self.rows.append(row)
-        self.links.append(RecordToLink(row[0], province_code, typed.identity()))
+        self.links.append(RecordToLink(row[0], province_code, typed.identity(), occurred_at))
 
     def extend(self, other: "Batch") -> None:
         self.rows.extend(other.rows)
@@ -1064,12 +1064,13 @@ def _person_vaccinations(rng: random.Random, person: Person, world: World, ids: 
         typed = _typed_own(rng, person, world, VACCINATION_MISTYPE_SHARE)
         dose = (vaccine, number, _vaccination_time(rng, day))
         site = _vaccination_site(rng, province)
-        batch.add(_vaccination_row(rng, ids, typed, dose, site, province), province, typed)
+        row = _vaccination_row(rng, ids, typed, dose, site, province)
+        batch.add(row, province, typed, dose[2])
         if rng.random() < ENTERED_IN_ERROR_SHARE:
             row = _vaccination_row(
                 rng, ids, typed, dose, site, province, RecordStatus.ENTERED_IN_ERROR
             )
-            batch.add(row, province, typed)
+            batch.add(row, province, typed, dose[2])
     return batch
 
 
@@ -1079,7 +1080,7 @@ def _other_vaccination(rng: random.Random, typed: Typed, ids: _Sequence, provinc
     day = FIRST_DOSES_FROM + timedelta(days=int(rng.triangular(0, 400, 150)))
     dose = (vaccine, rng.randint(1, 2), _vaccination_time(rng, day))
     site = _vaccination_site(rng, province)
-    batch.add(_vaccination_row(rng, ids, typed, dose, site, province), province, typed)
+    batch.add(_vaccination_row(rng, ids, typed, dose, site, province), province, typed, dose[2])
     return batch
 
 
@@ -1134,7 +1135,7 @@ def _demo_vaccinations(rng: random.Random, world: World) -> DemoVaccinations:
         ),
     )
     for typed, dose, site in doses:
-        batch.add(_vaccination_row(rng, ids, typed, dose, site, "24"), "24", typed)
+        batch.add(_vaccination_row(rng, ids, typed, dose, site, "24"), "24", typed, dose[2])
     return DemoVaccinations(batch, reconciled_record_id=batch.rows[-1][0])
 
 
@@ -1292,7 +1293,8 @@ def _add_single(
     rng: random.Random, batch: Batch, ids: _Sequence, event: SampleEvent, typed: Typed
 ) -> None:
     code = f"S{event.province_code}{event.collected_at:%y%m%d}-{ids.label}-{len(batch.rows):06d}"
-    batch.add(_sample_row(rng, ids, event, typed, code), event.province_code, typed)
+    row = _sample_row(rng, ids, event, typed, code)
+    batch.add(row, event.province_code, typed, event.collected_at)
 
 
 def _pool_event(
@@ -1317,7 +1319,7 @@ def _add_pool(
 ) -> None:
     for member, member_typed in enumerate(typed, 1):
         row = _sample_row(rng, ids, event, member_typed, f"{event.pool_code}-{member:02d}")
-        batch.add(row, event.province_code, member_typed)
+        batch.add(row, event.province_code, member_typed, event.collected_at)
 
 
 def _split_into_pools(

@@ -8,7 +8,7 @@ and date of birth: the site saw the person, their card and their phone at once.
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from models.identifiers import (
     normalize_national_id_or_none,
     normalize_phone_or_none,
 )
-from models.link import RecordStore
+from models.link import OCCURRED_AT_COLUMN, RecordStore
 from models.matching import RecordIdentity, RecordToLink
 from models.profile import Identifier, Profile
 from models.testing import Sample
@@ -47,6 +47,7 @@ class CarriedIdentity:
     province_code: str
     full_name: str
     identity: RecordIdentity
+    occurred_at: datetime
 
     def carries(self) -> set[Identifier]:
         carried: set[Identifier] = set()
@@ -57,7 +58,7 @@ class CarriedIdentity:
         return carried
 
     def to_link(self) -> RecordToLink:
-        return RecordToLink(self.record_id, self.province_code, self.identity)
+        return RecordToLink(self.record_id, self.province_code, self.identity, self.occurred_at)
 
 
 def _carried(store: RecordStore, row: sa.Row[Any]) -> CarriedIdentity:
@@ -73,12 +74,14 @@ def _carried(store: RecordStore, row: sa.Row[Any]) -> CarriedIdentity:
             date_of_birth=row.date_of_birth,
             full_name=fold_name(row.full_name),
         ),
+        occurred_at=row.occurred_at,
     )
 
 
-def _columns(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+def _columns(store: RecordStore, table: sa.Table) -> list[sa.ColumnElement[Any]]:
     c = table.c
     return [
+        c[OCCURRED_AT_COLUMN[store]].label("occurred_at"),
         c.id,
         c.province_code,
         c.full_name,
@@ -117,7 +120,9 @@ async def records_carrying(
         conditions.append(table.c.id.in_(record_ids))
     if not conditions:
         return []
-    rows = (await connection.execute(sa.select(*_columns(table)).where(sa.or_(*conditions)))).all()
+    rows = (
+        await connection.execute(sa.select(*_columns(store, table)).where(sa.or_(*conditions)))
+    ).all()
     return [_carried(store, row) for row in rows]
 
 

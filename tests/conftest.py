@@ -25,7 +25,7 @@ from models.checkin import CheckIn, CheckInMethod, ensure_partitions, months_bet
 from models.citizen import Citizen, CitizenIdentifier
 from models.config import Settings
 from models.identifiers import IdentifierKind, normalize_national_id
-from models.link import RecordStore
+from models.link import OCCURRED_AT_COLUMN, RecordStore
 from models.matching import RecordIdentity, RecordToLink, link_records
 from models.migration import migrate
 from models.stores import Engines, Store, StoreUrls, start_embedded_postgres, sync_url
@@ -422,7 +422,8 @@ class Given:
             row["date_of_birth"],
             row["full_name"],
         )
-        link = RecordToLink(row["id"], row["province_code"], identity)
+        occurred_at = row[OCCURRED_AT_COLUMN[store]]
+        link = RecordToLink(row["id"], row["province_code"], identity, occurred_at)
         async with self.engines[Store.CORE].begin() as core:
             await link_records(core, store, [link])
 

@@ -1,6 +1,7 @@
 """Test results and check-ins page newest first with opaque cursors."""
 
 import base64
+from datetime import UTC, datetime
 
 import pytest
 
@@ -145,3 +146,34 @@ async def test_a_cursor_from_another_citizens_list_shows_only_my_own_rows(graphq
 
     ids = {edge["node"]["id"] for edge in body["data"]["me"]["checkIns"]["edges"]}
     assert ids.isdisjoint(their_ids)
+
+
+async def test_test_results_page_by_when_the_sample_was_taken_not_when_it_was_recorded(
+    graphql, given
+):
+    citizen = await given.citizen(national_id="024090001234")
+    days = [3, 9, 1, 7, 5]
+    for day in days:
+        taken = datetime(2021, 9, day, 8, tzinfo=UTC)
+        await given.sample(national_id="024090001234", collected_at=taken)
+    await given.sample(national_id="079090009999", collected_at=datetime(2021, 9, 30, tzinfo=UTC))
+    taken, after = [], None
+    while True:
+        body = await graphql.query(TESTS_TAKEN, {"first": 2, "after": after}, as_citizen=citizen)
+        page = body["data"]["me"]["testResults"]
+        taken += [edge["node"]["collectedAt"] for edge in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+
+    assert [datetime.fromisoformat(t).day for t in taken] == sorted(days, reverse=True)
+
+
+TESTS_TAKEN = """
+query($first: Int, $after: String) {
+  me { testResults(first: $first, after: $after) {
+    edges { node { collectedAt } }
+    pageInfo { hasNextPage endCursor }
+  } }
+}
+"""

@@ -17,7 +17,7 @@ FROM core.record_links l
 JOIN testing.samples s ON s.id = l.record_id
 WHERE l.citizen_id = (SELECT id FROM bench.citizen_ids WHERE n = :n)
   AND l.store = 'testing' AND l.status = 'LINKED'
-ORDER BY s.collected_at DESC, s.id DESC
+ORDER BY l.occurred_at DESC, l.record_id DESC
 LIMIT 6;
 SELECT ci.id, ci.checked_in_at, ci.method, v.name, v.kind
 FROM core.check_ins ci

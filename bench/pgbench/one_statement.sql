@@ -15,7 +15,7 @@ SELECT c.id, c.full_name, c.date_of_birth, c.phone,
      FROM core.record_links l
      JOIN testing.samples s ON s.id = l.record_id
      WHERE l.citizen_id = c.id AND l.store = 'testing' AND l.status = 'LINKED'
-     ORDER BY s.collected_at DESC, s.id DESC
+     ORDER BY l.occurred_at DESC, l.record_id DESC
      LIMIT 6) t) AS test_results,
   (SELECT json_agg(k) FROM (
      SELECT ci.id, ci.checked_in_at, ci.method, v.name, v.kind

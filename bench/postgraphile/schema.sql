@@ -20,7 +20,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   FROM core.record_links l
   JOIN testing.samples s ON s.id = l.record_id
   WHERE l.citizen_id = citizen.id AND l.store = 'testing' AND l.status = 'LINKED'
-  ORDER BY s.collected_at DESC, s.id DESC
+  ORDER BY l.occurred_at DESC, l.record_id DESC
 $$;
 
 CREATE OR REPLACE FUNCTION postgraphile.citizens_phone_masked(citizen core.citizens)
