@@ -19,6 +19,7 @@ from api.errors import PublicErrors
 from api.exposure import Exposure, exposures
 from api.exposure_alert import mark_case
 from api.limits import DocumentLimits
+from api.plans import PlannedSchema
 from api.profile import update_my_profile, verify_identity
 from api.testing import TestResult
 from api.vaccination import Vaccination, Vaccine, resolve_vaccines
@@ -66,7 +67,7 @@ class Mutation:
     mark_case = mark_case
 
 
-schema = strawberry.Schema(
+schema = PlannedSchema(
     query=Query,
     mutation=Mutation,
     types=[Citizen, Vaccination, TestResult, CheckIn],

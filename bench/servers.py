@@ -110,6 +110,9 @@ def ours(database: Database, data_dir: Path, workers: int, log: Path) -> Iterato
         "HEALTHGRAPH_ACCESS_TOKEN_MINUTES": "1440",
         # PostGraphile writes no line per request either.
         "HEALTHGRAPH_ACCESS_LOG": "false",
+        # Enough for 16 requests in flight over the workers, and far from PostgreSQL's
+        # connection limit when the three stores' pools all point at one server.
+        "HEALTHGRAPH_STORE_POOL_SIZE": "8",
     }
     with _serving(f"healthgraph w={workers}", command, env, BENCH_DIR.parent, port, log) as server:
         yield server

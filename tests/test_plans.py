@@ -1,0 +1,255 @@
+"""A compiled plan answers exactly as the generic executor does, or leaves it to it.
+
+Hypothesis builds a citizen with doses, samples and check-ins (and a neighbour
+with their own), a document over `me` (a random choice of fields, aliases,
+`__typename`, page sizes and a cursor), and a caller: the citizen, the
+neighbour, a partner with or without consent, nobody. The generic executor
+answers first; the plan compiled from the same document must then give the
+same data for the citizen's own reads and decline everything else, and the
+answer served over HTTP once the plan is known must be byte for byte the same.
+"""
+
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from graphql import parse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.app import create_app
+from api.plans import Plans, Unsupported, compile_plan
+from api.schema import schema
+from auth.principal import CitizenPrincipal
+from models.checkin import CheckInMethod
+from models.stores import StoreUrls
+from models.testing import TestOutcome, TestType
+from models.venue import VenueKind
+
+VACCINES = ("AZD1222", "BNT162b2", "Ad26.COV2.S", "CIGB-66")
+
+CITIZEN_LEAVES = ("id", "fullName", "dateOfBirth", "phoneMasked", "provinceCode", "__typename")
+STATUS = "{ dosesReceived primarySeriesComplete primarySeriesCompletedOn boosterDoses }"
+DOSES = """{ id doseNumber seriesRole administeredAt lotNumber siteName provinceCode __typename
+  vaccine { code name brandNames manufacturer primarySeriesDoses } }"""
+TESTS = """{ edges { cursor node { id sampleCode testType pooled poolCode collectedAt
+  collectionSite labName result resultedAt __typename } }
+  pageInfo { hasNextPage hasPreviousPage startCursor endCursor } }"""
+CHECK_INS = """{ __typename edges { cursor node { id checkedInAt method
+  venue { code name kind provinceCode address }
+  healthDeclaration { fever cough shortnessOfBreath contactWithCase travelledFrom } } }
+  pageInfo { hasNextPage endCursor } }"""
+
+
+async def _world(given_: Any, serial: int, shape: dict[str, Any]) -> uuid.UUID:
+    national_id = f"0240{serial:08d}"
+    citizen = await given_.citizen(national_id=national_id, phone=f"09{serial:08d}")
+    start = datetime(2021, 7, 1, 8, tzinfo=UTC)
+    for n, (vaccine, days) in enumerate(shape["doses"]):
+        await given_.vaccination(
+            vaccine_code=vaccine,
+            dose_number=n + 1,
+            administered_at=start + timedelta(days=days),
+            national_id=national_id,
+            status="VALID" if days % 7 else "ENTERED_IN_ERROR",
+        )
+    for test_type, outcome, pooled, hours in shape["samples"]:
+        await given_.sample(
+            test_type=test_type,
+            result=outcome,
+            pooled=pooled,
+            collected_at=start + timedelta(hours=hours),
+            national_id=national_id,
+        )
+    venue = await given_.venue(shape["venue"], f"Địa điểm {serial}")
+    if shape["visits"]:
+        await given_.check_ins(citizen, venue, shape["visits"], start=start)
+    if shape["staff_visit"]:
+        at = start + timedelta(days=3, minutes=11)
+        await given_.check_in(citizen, venue, at, method=CheckInMethod.STAFF_SCAN_INSURANCE)
+    return citizen
+
+
+worlds = st.fixed_dictionaries(
+    {
+        "doses": st.lists(st.tuples(st.sampled_from(VACCINES), st.integers(0, 400)), max_size=4),
+        "samples": st.lists(
+            st.tuples(
+                st.sampled_from(list(TestType)),
+                st.sampled_from(list(TestOutcome)),
+                st.booleans(),
+                st.integers(0, 5000),
+            ),
+            max_size=8,
+        ),
+        "visits": st.integers(0, 7),
+        "staff_visit": st.booleans(),
+        "venue": st.sampled_from(list(VenueKind)),
+    }
+)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    parts = [
+        f"{'a' + leaf + ': ' if draw(st.booleans()) else ''}{leaf}"
+        for leaf in CITIZEN_LEAVES
+        if draw(st.booleans())
+    ]
+    if draw(st.booleans()):
+        parts.append(f"vaccinationStatus {STATUS}")
+    if draw(st.booleans()):
+        parts.append(f"doses: vaccinations {DOSES}")
+    if draw(st.booleans()):
+        first = draw(
+            st.sampled_from(["", "(first: 0)", "(first: 2)", "(first: 5)", "(first: null)"])
+        )
+        parts.append(f"testResults{first} {TESTS}")
+    if draw(st.booleans()):
+        first = draw(st.sampled_from(["", "(first: 1)", "(first: 3)", "(first: 10)"]))
+        parts.append(f"visits: checkIns{first} {CHECK_INS}")
+    if not parts:
+        parts.append("fullName")
+    root = "__typename " if draw(st.booleans()) else ""
+    me = draw(st.sampled_from(["me", "mine: me"]))
+    return f"query Dashboard {{ {root}{me} {{ {' '.join(parts)} }} }}"
+
+
+CALLERS = ("self", "neighbour", "partner with consent", "partner without consent", "nobody")
+
+
+async def _token(caller: str, issuer: Any, partners: Any, me: uuid.UUID, other: uuid.UUID) -> Any:
+    if caller == "self":
+        return issuer.issue(me)
+    if caller == "neighbour":
+        return issuer.issue(other)
+    if caller == "nobody":
+        return None
+    scopes = ("citizen:read:vaccinations", "citizen:read:tests", "citizen:read:checkins")
+    partner = await partners.create(*scopes)
+    if caller == "partner with consent":
+        await partners.consent(me, partner.partner_id, *scopes)
+    return partner.token
+
+
+def _context(citizen: uuid.UUID, engines: Any) -> Any:
+    return SimpleNamespace(
+        principal=CitizenPrincipal(citizen_id=citizen), services=SimpleNamespace(engines=engines)
+    )
+
+
+@pytest.fixture
+def fresh_plans():
+    """Plans learnt in this test only."""
+    kept = schema.plans
+    schema.plans = Plans()
+    yield schema.plans
+    schema.plans = kept
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(mine=worlds, theirs=worlds, document=documents(), caller=st.sampled_from(CALLERS))
+async def test_a_plan_answers_as_the_generic_executor_does(
+    graphql, given, partners, issuer, engines, fresh_plans, mine, theirs, document, caller
+):
+    serial = given._next()
+    me = await _world(given, serial * 2, mine)
+    other = await _world(given, serial * 2 + 1, theirs)
+    token = await _token(caller, issuer, partners, me, other)
+    fresh_plans.__init__()
+
+    generic = await graphql.query(document, token=token)
+    plan = compile_plan(parse(document))
+    planned = await plan.answer(_context(me, engines))
+    served = await graphql.query(document, token=token)
+
+    assert "errors" not in generic or caller != "self"
+    if caller == "self":
+        assert planned == generic["data"]
+    assert served == generic
+
+
+async def test_the_dashboard_document_compiles_to_a_plan():
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "bench" / "dashboard.graphql").read_text()
+
+    assert compile_plan(parse(text)).wanted.doses
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ me { fullName } vaccines { code } }",
+        "{ me { consents { id } } }",
+        "{ me { fullName @include(if: true) } }",
+        "{ me { ...F } } fragment F on Citizen { fullName }",
+        "query($n: Int) { me { checkIns(first: $n) { edges { cursor } } } }",
+        '{ me { testResults(after: "not-a-cursor") { edges { cursor } } } }',
+        "{ me { testResults(first: 1000) { edges { cursor } } } }",
+        "mutation { logout { ok } }",
+        "{ a: me { fullName } b: me { fullName } }",
+    ],
+)
+def test_a_document_a_plan_does_not_know_is_left_to_the_generic_executor(document):
+    with pytest.raises(Unsupported):
+        compile_plan(parse(document))
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_plan_leaves_a_store_that_is_down_to_the_generic_executor(
+    settings, store_urls, engines, issuer, given, fresh_plans
+):
+    citizen = await _world(
+        given,
+        given._next(),
+        {
+            "doses": [("AZD1222", 3)],
+            "samples": [(TestType.RT_PCR, TestOutcome.NEGATIVE, False, 5)],
+            "visits": 2,
+            "staff_visit": False,
+            "venue": VenueKind.MARKET,
+        },
+    )
+    document = (
+        f"{{ me {{ fullName vaccinations {DOSES} testResults {TESTS} checkIns {CHECK_INS} }} }}"
+    )
+    down = f"postgresql://postgres@127.0.0.1:{_closed_port()}/testing"
+    app = create_app(settings, StoreUrls(store_urls.core, store_urls.immunization, down))
+    headers = {"Authorization": f"Bearer {issuer.issue(citizen)}"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hg") as http:
+            fresh_plans.learn(document)
+            assert fresh_plans.known(document) is not None
+            planned = (
+                await http.post("/graphql", json={"query": document}, headers=headers)
+            ).json()
+            fresh_plans.__init__()
+            generic = (
+                await http.post("/graphql", json={"query": document}, headers=headers)
+            ).json()
+
+    assert planned == generic
+    assert planned["data"]["me"]["testResults"] is None
+    assert planned["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE"
+    assert planned["errors"][0]["path"] == ["me", "testResults"]
+
+
+async def test_a_plan_declines_a_citizen_that_is_gone(engines):
+    plan = compile_plan(parse("{ me { fullName } }"))
+
+    assert await plan.answer(_context(uuid.uuid4(), engines)) is None
