@@ -4,8 +4,8 @@ Links made before this copy their record's time when the record's store shares t
 database (the embedded and single-database set-ups); elsewhere they take their match
 time until their record is written or matched again.
 
-Revision ID: core_0005
-Revises: core_0004
+Revision ID: core_0006
+Revises: core_0005
 Create Date: 2026-12-01 11:20:00.000000
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "core_0005"
-down_revision: str | None = "core_0004"
+revision: str = "core_0006"
+down_revision: str | None = "core_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
