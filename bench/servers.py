@@ -113,6 +113,9 @@ def ours(database: Database, data_dir: Path, workers: int, log: Path) -> Iterato
         # Enough for 16 requests in flight over the workers, and far from PostgreSQL's
         # connection limit when the three stores' pools all point at one server.
         "HEALTHGRAPH_STORE_POOL_SIZE": "8",
+        # PostGraphile counts no request rates either (ours are a write to the core store).
+        "HEALTHGRAPH_RATE_LIMIT_PER_TOKEN": "0",
+        "HEALTHGRAPH_RATE_LIMIT_PER_ADDRESS": "0",
     }
     with _serving(f"healthgraph w={workers}", command, env, BENCH_DIR.parent, port, log) as server:
         yield server
