@@ -63,6 +63,9 @@ class ExposedContact:
 class Exposure:
     venue: Venue
     case_checked_in_at: dt.datetime
+    trip_id: str | None = strawberry.field(
+        description="Worker buses: the case's trip; everyone on it counts, whatever the time."
+    )
     window_start: dt.datetime = strawberry.field(
         description="Contacts checked in from here to windowEnd, both included."
     )
@@ -126,16 +129,16 @@ def actor_of(principal: PartnerPrincipal) -> Actor:
 
 def _contact(row: Row[Any], authority: bool) -> ExposedContact:
     citizen_id = row.contact_citizen_id
-    phone = row.contact_phone
+    phone = row.contact_phone if citizen_id else None
     return ExposedContact(
         citizen_id=strawberry.ID(relay.to_base64("Citizen", citizen_id)) if citizen_id else None,
         full_name=row.contact_name,
         phone_masked=mask_phone(phone) if phone else None,
         phone=phone if authority else None,
-        insurance_number=None,
+        insurance_number=None if citizen_id else row.contact_insurance_number,
         checked_in_at=row.contact_at,
         method=CheckInMethodEnum(row.contact_method),
-        same_trip=False,
+        same_trip=row.contact_same_trip,
     )
 
 
@@ -149,6 +152,7 @@ def exposures_from_rows(trace: Trace, authority: bool) -> list[Exposure]:
             Exposure(
                 venue=venue_from_row(first, prefix="venue_"),
                 case_checked_in_at=first.visit_at,
+                trip_id=first.visit_trip_id,
                 window_start=first.visit_at - overlap,
                 window_end=first.visit_at + overlap,
                 contacts=[_contact(row, authority) for row in rows if row.contact_at is not None],

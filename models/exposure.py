@@ -2,11 +2,13 @@
 
 Check-ins are moments of arrival. Two check-ins at one venue are *together*
 when they are at most `overlap` apart: exactly `overlap` apart counts, one
-second more does not. At a worker bus, a check-in made on a trip is together
-with every check-in of the same trip, whatever their times, and with no other
-trip's; a check-in without a trip falls back to the time window. All times are
-instants (timestamptz), so midnight and month (partition) boundaries change
-nothing.
+second more does not. At a worker bus, check-ins made on the same trip are
+together whatever their times (within a day either side: an operator may
+reuse a trip's name on another day), check-ins on different trips never are,
+and a check-in without a trip falls back to the time window. Unlinked staff
+check-ins (an insurance number no citizen has verified yet) are contacts like
+any other. All times are instants (timestamptz), so midnight and month
+(partition) boundaries change nothing.
 """
 
 import uuid
@@ -26,6 +28,9 @@ class ExposureQuery:
     overlap: timedelta
 
 
+# How far apart two check-ins of one trip may be and still be the same trip.
+TRIP_SPAN = timedelta(days=1)
+
 # One row per (case check-in, contact check-in); a case check-in with no contact comes
 # once with the contact columns null. The case's own check-ins are never contacts.
 _EXPOSURES = sa.text(
@@ -34,18 +39,31 @@ _EXPOSURES = sa.text(
            ve.id AS venue_id, ve.code AS venue_code, ve.name AS venue_name,
            ve.kind AS venue_kind, ve.province_code AS venue_province_code,
            ve.address AS venue_address,
+           v.trip_id AS visit_trip_id,
            o.id AS contact_check_in_id, o.citizen_id AS contact_citizen_id,
            o.checked_in_at AS contact_at, o.method AS contact_method,
+           o.insurance_number AS contact_insurance_number, o.same_trip AS contact_same_trip,
            c.full_name AS contact_name, c.phone AS contact_phone
     FROM core.check_ins v
     JOIN core.venues ve ON ve.id = v.venue_id
     LEFT JOIN LATERAL (
-        SELECT o.id, o.citizen_id, o.checked_in_at, o.method
+        SELECT o.id, o.citizen_id, o.checked_in_at, o.method, o.insurance_number,
+               true AS same_trip
+        FROM core.check_ins o
+        WHERE v.trip_id IS NOT NULL
+          AND o.venue_id = v.venue_id AND o.trip_id = v.trip_id
+          AND o.checked_in_at BETWEEN v.checked_in_at - CAST(:trip_span AS interval)
+                                  AND v.checked_in_at + CAST(:trip_span AS interval)
+          AND o.citizen_id IS DISTINCT FROM v.citizen_id
+        UNION ALL
+        SELECT o.id, o.citizen_id, o.checked_in_at, o.method, o.insurance_number,
+               false AS same_trip
         FROM core.check_ins o
         WHERE o.venue_id = v.venue_id
           AND o.checked_in_at BETWEEN v.checked_in_at - CAST(:overlap AS interval)
                                   AND v.checked_in_at + CAST(:overlap AS interval)
-          AND o.citizen_id <> v.citizen_id
+          AND (v.trip_id IS NULL OR o.trip_id IS NULL)
+          AND o.citizen_id IS DISTINCT FROM v.citizen_id
     ) o ON true
     LEFT JOIN core.citizens c ON c.id = o.citizen_id
     WHERE v.citizen_id = :case_id
@@ -65,6 +83,7 @@ async def exposure_rows(core: AsyncConnection, query: ExposureQuery) -> list[sa.
             "period_start": query.start,
             "period_end": query.end,
             "overlap": query.overlap,
+            "trip_span": TRIP_SPAN,
         },
     )
     return list(result.all())

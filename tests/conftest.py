@@ -481,13 +481,15 @@ class Given:
 
     async def check_in(
         self,
-        citizen_id: uuid.UUID,
+        citizen_id: uuid.UUID | None,
         venue_id: uuid.UUID,
         at: datetime,
         *,
         method: CheckInMethod = CheckInMethod.APP_SCAN,
+        insurance_number: str | None = None,
+        trip_id: str | None = None,
     ) -> uuid.UUID:
-        """One check-in at that instant."""
+        """One check-in at that instant; with no citizen, an unlinked staff scan."""
         check_in_id = uuid.uuid4()
         async with self.engines[Store.CORE].begin() as core:
             await ensure_partitions(core, months_between(at.date(), at.date()))
@@ -498,6 +500,8 @@ class Given:
             "venue_id": venue_id,
             "method": method.value,
             "declaration": None,
+            "insurance_number": insurance_number,
+            "trip_id": trip_id,
             "created_at": datetime.now(UTC),
         }
         await self._insert(Store.CORE, CheckIn, [row])

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from strawberry import relay
 
+from models.checkin import CheckInMethod
 from models.venue import VenueKind
 
 EXPOSURES = """
@@ -12,6 +13,7 @@ query($case: ID!, $from: DateTime!, $to: DateTime!, $overlap: Int) {
   exposures(caseCitizenId: $case, from: $from, to: $to, overlapMinutes: $overlap) {
     venue { code name kind }
     caseCheckedInAt windowStart windowEnd
+    tripId
     contacts { citizenId fullName phoneMasked phone insuranceNumber checkedInAt method sameTrip }
   }
 }
@@ -303,3 +305,87 @@ async def test_a_period_that_ends_before_it_starts_is_bad_input(graphql, given, 
     body = await trace(graphql, token, case, **backwards)
 
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "to"}
+
+
+async def test_an_unlinked_staff_check_in_appears_with_its_insurance_number(
+    graphql, given, partners
+):
+    case = await given.citizen()
+    venue = await given.venue(VenueKind.LYCHEE_WEIGHING_STATION, name="Trạm cân vải Phượng Sơn")
+    await given.check_in(case, venue, NOON)
+    await given.check_in(
+        None,
+        venue,
+        NOON + timedelta(minutes=15),
+        method=CheckInMethod.STAFF_SCAN_INSURANCE,
+        insurance_number="GD4240123456789",
+    )
+    token = (await authority(partners, full_phones=True)).token
+
+    body = await trace(graphql, token, case)
+
+    [contact] = body["data"]["exposures"][0]["contacts"]
+    assert contact == {
+        "citizenId": None,
+        "fullName": None,
+        "phoneMasked": None,
+        "phone": None,
+        "insuranceNumber": "GD4240123456789",
+        "checkedInAt": "2026-11-10T12:15:00+00:00",
+        "method": "STAFF_SCAN_INSURANCE",
+        "sameTrip": False,
+    }
+
+
+async def test_everyone_on_the_same_bus_trip_was_together_whatever_the_time(
+    graphql, given, partners
+):
+    case, first_stop, last_stop = (
+        await given.citizen(),
+        await given.citizen(),
+        await given.citizen(),
+    )
+    bus = await given.venue(VenueKind.WORKER_BUS, name="Xe đưa đón KCN Quang Châu")
+    await given.check_in(case, bus, NOON, trip_id="2026-11-10-chieu")
+    await given.check_in(first_stop, bus, NOON - timedelta(hours=2), trip_id="2026-11-10-chieu")
+    await given.check_in(last_stop, bus, NOON + timedelta(hours=3), trip_id="2026-11-10-chieu")
+    token = (await authority(partners)).token
+
+    body = await trace(graphql, token, case, overlap=30)
+
+    [exposure] = body["data"]["exposures"]
+    assert exposure["tripId"] == "2026-11-10-chieu"
+    assert [(c["citizenId"], c["sameTrip"]) for c in exposure["contacts"]] == [
+        (node_id(first_stop), True),
+        (node_id(last_stop), True),
+    ]
+
+
+async def test_another_trip_of_the_same_bus_is_not_together_even_within_the_window(
+    graphql, given, partners
+):
+    case, next_trip, no_trip = await given.citizen(), await given.citizen(), await given.citizen()
+    bus = await given.venue(VenueKind.WORKER_BUS)
+    await given.check_in(case, bus, NOON, trip_id="sang")
+    await given.check_in(next_trip, bus, NOON + timedelta(minutes=10), trip_id="chieu")
+    await given.check_in(no_trip, bus, NOON + timedelta(minutes=10))
+    token = (await authority(partners)).token
+
+    body = await trace(graphql, token, case, overlap=30)
+
+    [exposure] = body["data"]["exposures"]
+    assert [(c["citizenId"], c["sameTrip"]) for c in exposure["contacts"]] == [
+        (node_id(no_trip), False)
+    ]
+
+
+async def test_a_trip_name_used_again_on_another_day_is_another_trip(graphql, given, partners):
+    case, yesterday = await given.citizen(), await given.citizen()
+    bus = await given.venue(VenueKind.WORKER_BUS)
+    await given.check_in(case, bus, NOON, trip_id="sang")
+    await given.check_in(yesterday, bus, NOON - timedelta(days=1, minutes=1), trip_id="sang")
+    token = (await authority(partners)).token
+
+    body = await trace(graphql, token, case, **period(days=2))
+
+    assert body["data"]["exposures"][0]["contacts"] == []

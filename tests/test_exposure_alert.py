@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from strawberry import relay
 
+from models.checkin import CheckInMethod
 from models.venue import VenueKind
 
 MARK_CASE = """
@@ -182,3 +183,27 @@ async def test_another_citizen_never_sees_someone_elses_alerts(graphql, given, p
 
     assert theirs["data"]["me"]["exposureAlerts"] == []
     assert len(mine["data"]["me"]["exposureAlerts"]) == 1
+
+
+async def test_everyone_on_the_bus_trip_is_alerted_and_an_unlinked_scan_is_left_to_the_authority(
+    graphql, given, partners
+):
+    case, rider = await given.citizen(), await given.citizen()
+    bus = await given.venue(VenueKind.WORKER_BUS, name="Xe đưa đón KCN Quang Châu")
+    await given.check_in(case, bus, NOON, trip_id="chieu")
+    await given.check_in(rider, bus, NOON + timedelta(hours=2), trip_id="chieu")
+    await given.check_in(
+        None,
+        bus,
+        NOON + timedelta(minutes=5),
+        method=CheckInMethod.STAFF_SCAN_INSURANCE,
+        insurance_number="GD4240123456789",
+        trip_id="chieu",
+    )
+    token = (await health_authority(partners)).token
+
+    marked = await graphql.query(MARK_CASE, mark_input(case, overlap=15), token=token)
+
+    assert marked["data"]["markCase"]["alertsRaised"] == 1
+    alerts = (await graphql.query(MY_ALERTS, as_citizen=rider))["data"]["me"]["exposureAlerts"]
+    assert [a["exposedAt"] for a in alerts] == ["2026-11-10T14:00:00+00:00"]
