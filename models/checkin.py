@@ -30,6 +30,14 @@ class CheckIn(CoreTable, table=True):
             sa.text("id DESC"),
         ),
         sa.Index("ix_check_ins_venue_time", "venue_id", "checked_in_at"),
+        # Everyone on one worker-bus trip (the exposure query).
+        sa.Index(
+            "ix_check_ins_venue_trip_time",
+            "venue_id",
+            "trip_id",
+            "checked_in_at",
+            postgresql_where=sa.text("trip_id IS NOT NULL"),
+        ),
         # Staff check-ins whose insurance number no citizen has verified yet: they link
         # by themselves once one does.
         sa.Index(
