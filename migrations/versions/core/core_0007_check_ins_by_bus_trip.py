@@ -3,8 +3,8 @@
 The exposure query finds everyone on a case's worker-bus trip; this partial
 index (only check-ins made on a trip, a small share) reads exactly them.
 
-Revision ID: core_0006
-Revises: core_0005
+Revision ID: core_0007
+Revises: core_0006
 Create Date: 2026-12-01 11:50:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "core_0006"
-down_revision: str | None = "core_0005"
+revision: str = "core_0007"
+down_revision: str | None = "core_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
