@@ -1,11 +1,19 @@
 # healthgraph: the GraphQL API over the immunization, testing and core stores.
+
+# GraphiQL's browser assets, from the npm registry and its lock file (served by the app).
+FROM node:20-slim AS graphiql
+WORKDIR /graphiql
+COPY graphiql/package.json graphiql/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    HEALTHGRAPH_DATA_DIR=/app/data
+    HEALTHGRAPH_DATA_DIR=/app/data \
+    HEALTHGRAPH_GRAPHIQL_ASSETS_DIR=/app/graphiql/node_modules
 
 RUN groupadd --system healthgraph && useradd --system --gid healthgraph --home /app healthgraph
 
@@ -16,6 +24,7 @@ COPY models ./models
 COPY auth ./auth
 COPY migrations ./migrations
 COPY schema.graphql ./
+COPY --from=graphiql /graphiql/node_modules ./graphiql/node_modules
 # The same install as the README's, without the test tools.
 RUN python -m pip install . && mkdir -p /app/data && chown healthgraph:healthgraph /app/data
 

@@ -10,9 +10,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from api.context import Services
+from api.graphiql import GraphiQLAssets
 from api.graphql_app import HealthGraphQL
 from api.metrics import MetricsMiddleware, metrics
 from api.request_limits import RequestLimits
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not settings.graphiql_assets_dir.is_dir():
+            log.warning("GraphiQL's assets are not installed: run `npm ci` in graphiql/")
         engines = Engines(urls or resolve_urls(settings), settings)
         try:
             await check_stores(engines)
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/.well-known/jwks.json", jwks),
+            Mount("/graphiql", app=GraphiQLAssets(settings.graphiql_assets_dir)),
         ],
         middleware=[
             Middleware(MetricsMiddleware),

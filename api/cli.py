@@ -140,8 +140,8 @@ def _print_demo_access(urls: StoreUrls, settings: Settings, host: str, port: int
     print(
         "\n"
         f"GraphiQL:  http://{shown_host}:{port}/graphql\n"
-        f"Demo citizen {DEMO_PHONE}; paste this header into GraphiQL's Headers tab:\n"
-        f'{{"Authorization": "Bearer {token}"}}\n'
+        f"Demo citizen {DEMO_PHONE}; paste this token into GraphiQL's Access token field:\n"
+        f"{token}\n"
         f"(the token lasts {settings.access_token_minutes} minutes; "
         f"`healthgraph token --phone {DEMO_PHONE}` prints a fresh one)\n",
         flush=True,

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, ge=1)
     # Citizen tokens may only run operations registered as persisted queries.
     persisted_queries_only: bool = False
+    # GraphiQL's browser assets (`npm ci` in graphiql/); default: graphiql/node_modules
+    # beside the source tree.
+    graphiql_assets_dir: Path = Path(__file__).resolve().parent.parent / "graphiql" / "node_modules"
 
     # SMS gateway for sign-in codes; unset, codes are written to the service log.
     sms_gateway_url: str | None = None
