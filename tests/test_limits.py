@@ -211,3 +211,40 @@ async def test_the_largest_accepted_document_is_refused_in_well_under_a_second(c
     elapsed = time.perf_counter() - started
     assert "tokens" in body["errors"][0]["message"]
     assert elapsed < 5  # a generous bound: unlimited, this took tens of seconds
+
+
+async def test_websocket_connections_pass_the_http_layer_untouched():
+    """Subscriptions' WebSockets are long-lived: no body limit, no request timeout."""
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.websockets import WebSocket
+
+    from api.request_limits import RequestLimits
+
+    async def greeter(scope, receive, send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        await websocket.accept(subprotocol="graphql-transport-ws")
+        await asyncio.sleep(0.05)  # past the request timeout below
+        await websocket.send_text("x" * 4096)  # past the body limit below
+        await websocket.close()
+
+    app = CORSMiddleware(RequestLimits(greeter, max_body_bytes=1024, timeout_seconds=0.01), [])
+    scope = {
+        "type": "websocket",
+        "path": "/graphql",
+        "headers": [(b"origin", b"https://elsewhere.example")],
+        "query_string": b"",
+        "subprotocols": ["graphql-transport-ws"],
+    }
+    inbox = [{"type": "websocket.connect"}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return inbox.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.send", "websocket.close"]
+    assert sent[1]["text"] == "x" * 4096

@@ -137,3 +137,23 @@ async def _register(engines, document: str) -> None:
 
     async with engines[Store.CORE].begin() as core:
         await register_document(core, document)
+
+
+async def test_in_allow_list_mode_a_partner_registers_operations_for_citizens(
+    client_with, given, issuer, partners
+):
+    citizen = await given.citizen()
+    partner = await partners.create("citizen:read:vaccinations")
+    document = f"query Mine {{ me {{ fullName n{uuid.uuid4().hex}: fullName }} }}"
+    payload = {"query": document, "extensions": _persisted(document)}
+    async with client_with(persisted_queries_only=True) as client:
+        await client.post("/graphql", json=payload, headers=_bearer(partner.token))
+        body = (
+            await client.post("/graphql", json=payload, headers=_bearer(issuer.issue(citizen)))
+        ).json()
+
+    assert body["data"]["me"]["fullName"]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
