@@ -248,3 +248,26 @@ async def test_websocket_connections_pass_the_http_layer_untouched():
 
     assert [m["type"] for m in sent] == ["websocket.accept", "websocket.send", "websocket.close"]
     assert sent[1]["text"] == "x" * 4096
+
+
+def test_a_document_at_the_cache_size_is_cached_and_one_past_it_is_not():
+    from api import limits
+
+    at = "{ __typename }" + " " * (limits.MAX_CACHED_DOCUMENT_CHARS - len("{ __typename }"))
+    past = at + " "
+
+    limits.parse_document(at, 100)
+    limits.parse_document(past, 100)
+
+    assert at in limits._parsed
+    assert past not in limits._parsed
+
+
+def test_the_parser_cache_is_bounded_by_the_characters_it_holds():
+    from api import limits
+
+    for n in range(limits.CACHE_CHARS // 4000 + 50):
+        limits.parse_document("{ __typename }" + " " * 4000 + f"# {n}", 100)
+
+    assert limits._parsed.currsize <= limits.CACHE_CHARS
+    assert len(limits._parsed) < limits.CACHE_CHARS // 4000 + 50
