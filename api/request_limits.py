@@ -2,7 +2,7 @@
 
 The body is counted as it streams in and refused (413) the moment it passes the
 limit, so an oversized upload is never held in memory; a request that runs past
-its time is ended with a clean error (504) unless its answer has already started.
+its time without having started its answer is ended with a clean error (504).
 WebSocket connections pass through untouched.
 """
 
@@ -36,7 +36,6 @@ class RequestLimits:
         except _BodyTooLarge:
             await self._refuse_body(scope, receive, send)
             return
-        started = False
 
         async def replay() -> Message:
             nonlocal body
@@ -46,26 +45,21 @@ class RequestLimits:
             body = None
             return message
 
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
+        deadline = asyncio.timeout(self.timeout_seconds)
+
+        async def send_started(message: Message) -> None:
             if message["type"] == "http.response.start":
-                started = True
+                # Once the answer has started, a large one may take its time.
+                deadline.reschedule(None)
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, replay, send_tracking), self.timeout_seconds)
+            async with deadline:
+                await self.app(scope, replay, send_started)
         except TimeoutError:
-            if started:
+            if not deadline.expired():
                 raise
-            response = error_response(
-                scope,
-                TransportError(
-                    504,
-                    ErrorCode.TIMEOUT,
-                    f"the request took longer than {self.timeout_seconds:g} s",
-                ),
-            )
-            await response(scope, receive, send)
+            await self._refuse_slow(scope, receive, send)
 
     @staticmethod
     def _declared_length(scope: Scope) -> int:
@@ -92,6 +86,17 @@ class RequestLimits:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+    async def _refuse_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            scope,
+            TransportError(
+                504,
+                ErrorCode.TIMEOUT,
+                f"the request took longer than {self.timeout_seconds:g} s",
+            ),
+        )
+        await response(scope, receive, send)
 
     async def _refuse_body(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
