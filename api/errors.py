@@ -9,7 +9,8 @@ STORE_UNAVAILABLE  one store did not answer; extensions.store says which
 TIMEOUT            the request ran longer than the server allows
 PERSISTED_QUERY_NOT_FOUND  the hash of an automatic persisted query is not registered:
                    send it again with the query (Apollo's protocol)
-INTERNAL           anything else; the message is masked, details are logged
+INTERNAL           anything else; the message is masked, details are logged under
+                   extensions.requestId
 """
 
 import logging
@@ -99,4 +100,8 @@ class PublicErrors(MaskErrors):
                 log.error("internal error at %s", error.path, exc_info=error.original_error)
                 masked = self.anonymise_error(error)
                 masked.extensions = {"code": ErrorCode.INTERNAL.value}
+                # The caller quotes it to an operator, who finds the details in the log.
+                request_id = getattr(self.execution_context.context, "request_id", None)
+                if request_id:
+                    masked.extensions["requestId"] = request_id
                 yield masked

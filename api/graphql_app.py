@@ -53,8 +53,12 @@ class HealthGraphQL(GraphQL[Context, None]):
         except TransportError as error:
             response = error_response(scope, error)
         except HTTPException as error:
+            allow = {"allow": "GET, POST"} if error.status_code == 405 else {}
             response = error_response(
-                scope, TransportError(error.status_code, ErrorCode.BAD_USER_INPUT, error.reason)
+                scope,
+                TransportError(
+                    error.status_code, ErrorCode.BAD_USER_INPUT, error.reason, headers=allow
+                ),
             )
         await response(scope, receive, send)
 

@@ -4,7 +4,8 @@ service's document limits, side by side in one run, CPU seconds per document.
 
     .venv/bin/python -m bench.hostile --rounds 3
 
-No database is needed: every document here is refused before execution.
+No database is needed: every document here is refused before execution. (The issue's
+300,000-alias document, 5.9 MB, never reaches the parser: the body limit refuses it.)
 """
 
 import argparse
@@ -35,7 +36,6 @@ def _operations(count: int) -> str:
 
 
 DOCUMENTS: dict[str, str] = {
-    "300,000 aliases": _aliases(300_000),
     "12,000 aliases (the largest body the service reads)": _aliases(12_000),
     "1,000 operations": _operations(1_000),
     "300 operations": _operations(300),

@@ -122,6 +122,7 @@ async def test_without_an_audit_row_no_data_is_released(graphql, given, partners
     assert body["data"]["citizen"] is None
     assert "Nguyễn" not in str(body)
     assert {e["extensions"]["code"] for e in body["errors"]} == {"INTERNAL"}
+    assert {e["extensions"]["requestId"] for e in body["errors"]} == {"req-x"}
 
 
 @pytest.mark.parametrize(

@@ -147,7 +147,10 @@ async def test_a_get_query_with_a_cookie_is_still_anonymous(client, issuer):
     assert _code(response) == "UNAUTHENTICATED"
 
 
-async def test_other_methods_are_refused(client):
-    response = await client.put("/graphql", json={"query": VACCINES})
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS"])
+async def test_other_methods_are_a_405_json_error(client, method):
+    response = await client.request(method, "/graphql")
 
     assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert _code(response) == "BAD_USER_INPUT"
