@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from api.context import Services
 from api.graphiql import GraphiQLAssets
@@ -22,6 +22,7 @@ from auth.tokens import TokenIssuer
 from models.checkin import current_partition_months, ensure_partitions
 from models.config import Settings, get_settings
 from models.migration import StoreNotMigrated, check_migrated
+from models.notify import Broker
 from models.stores import Engines, Store, StoreUrls, is_unavailable, redact, resolve_urls
 
 log = logging.getLogger("healthgraph")
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
         if not settings.graphiql_assets_dir.is_dir():
             log.warning("GraphiQL's assets are not installed: run `npm ci` in graphiql/")
         engines = Engines(urls or resolve_urls(settings), settings)
+        broker = Broker(engines.urls[Store.CORE], connect_timeout=settings.store_connect_timeout)
         try:
             await check_stores(engines)
             issuer = TokenIssuer.from_settings(settings)
@@ -93,16 +95,20 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
                 issuer=issuer,
                 settings=settings,
                 sign_in=SignIn.from_settings(engines[Store.CORE], issuer, settings),
+                broker=broker,
             )
             app.state.services = services
             yield
         finally:
+            await broker.close()
             await engines.dispose()
 
+    graphql = HealthGraphQL()
     return Starlette(
         routes=[
             # Every method reaches the view, which answers the others 405 in JSON.
-            Route("/graphql", HealthGraphQL()),
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -8,10 +8,12 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from api.loaders import Access, Loaders
+from auth.connection import ConnectedCitizen
 from auth.principal import Principal, authenticate
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
 from models.config import Settings
+from models.notify import Broker
 from models.stores import Engines, Store
 
 
@@ -23,6 +25,8 @@ class Services:
     issuer: TokenIssuer
     settings: Settings
     sign_in: SignIn | None = None
+    # Fans change notices out to this process's live subscriptions.
+    broker: Broker | None = None
 
 
 @dataclass
@@ -33,6 +37,9 @@ class Context:
     services: Services
     loaders: Loaders
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # A websocket's connection_init payload (set by Strawberry) and the citizen it signed in.
+    connection_params: dict[str, object] | None = None
+    connected: ConnectedCitizen | None = None
 
 
 async def build_context(
@@ -49,4 +56,13 @@ async def build_context(
         services=services,
         loaders=Loaders(services.engines, Access(principal, services.engines, request_id)),
         request_id=request_id,
+    )
+
+
+def fresh_loaders(context: Context) -> Loaders:
+    """Loaders with empty caches for the context's principal: a long-lived connection
+    needs one per event."""
+    services = context.services
+    return Loaders(
+        services.engines, Access(context.principal, services.engines, context.request_id)
     )

@@ -5,6 +5,7 @@ before a document is parsed, the caller's rate limits are counted and an automat
 persisted query is resolved to its text.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -12,14 +13,15 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UnsetType
 
 from api import graphiql
 from api.context import Context, Services, build_context
@@ -33,11 +35,24 @@ from api.graphql_http import (
     request_error_status,
     response_media_type,
 )
+from api.live import accept_connection
 from api.persisted_queries import register, resolve_query
 from api.rate_limits import count_request
 
 
+class _TextWebSocket(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames; nothing is sent on a closed socket
+    (a live connection closes itself when its token ends)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            return
+        await self.ws.send_text(orjson.dumps(message).decode())
+
+
 class HealthGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = _TextWebSocket  # type: ignore[assignment]
+
     def __init__(self, **options: Any) -> None:
         from api.schema import schema
 
@@ -165,6 +180,10 @@ class HealthGraphQL(GraphQL[Context, None]):
         # create_response sees only the sub-response: it carries the negotiated media type.
         sub_response.media_type = response_media_type(request.headers.get("accept"))
         return sub_response
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        accept_connection(context)
+        return await super().on_ws_connect(context)
 
 
 def _never_ran(result: ExecutionResult) -> bool:

@@ -21,9 +21,10 @@ from api.exposure_alert import mark_case
 from api.limits import DocumentLimits
 from api.plans import PlannedSchema
 from api.profile import update_my_profile, verify_identity
-from api.testing import TestResult
+from api.testing import TestResult, test_result_updated
 from api.vaccination import Vaccination, Vaccine, resolve_vaccines
 from api.venue import Venue, resolve_venue
+from auth.permissions import IsCitizen
 
 
 @strawberry.type
@@ -67,9 +68,19 @@ class Mutation:
     mark_case = mark_case
 
 
+@strawberry.type
+class Subscription:
+    test_result_updated = strawberry.subscription(
+        resolver=test_result_updated,
+        permission_classes=[IsCitizen],
+        description="Your test results as labs record them (websocket, graphql-transport-ws).",
+    )
+
+
 schema = PlannedSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[Citizen, Vaccination, TestResult, CheckIn],
     extensions=[
         PublicErrors,

@@ -24,6 +24,8 @@ class AccessClaims:
     citizen_id: uuid.UUID
     expires_at: datetime
     token_id: str
+    # The refresh-token family (sign-in session) the token was issued in, if any.
+    session_id: uuid.UUID | None = None
 
 
 class TokenIssuer:
@@ -109,6 +111,7 @@ class TokenIssuer:
                 options={"require": ["exp", "iat", "nbf", "sub", "iss", "aud"]},
             )
             citizen_id = uuid.UUID(claims["sub"])
+            session_id = uuid.UUID(claims["sid"]) if "sid" in claims else None
         except jwt.ExpiredSignatureError as error:
             raise InvalidToken("token expired") from error
         except (jwt.PyJWTError, ValueError) as error:
@@ -117,4 +120,5 @@ class TokenIssuer:
             citizen_id=citizen_id,
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             token_id=str(claims.get("jti", "")),
+            session_id=session_id,
         )

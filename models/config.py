@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # One log line per HTTP request; metrics count requests either way.
     access_log: bool = True
 
+    # Seconds between checks that a live (websocket) connection's token is still good.
+    live_check_seconds: float = Field(default=30.0, gt=0)
+
     jwt_issuer: str = "healthgraph"
     jwt_audience: str = "healthgraph-app"
     jwt_keys_dir: Path | None = None

@@ -118,3 +118,12 @@ async def revoke_citizen_sessions(core: AsyncConnection, citizen_id: uuid.UUID) 
         .where(table.c.citizen_id == citizen_id, table.c.revoked_at.is_(None))
         .values(revoked_at=sa.func.now())
     )
+
+
+async def family_revoked(core: AsyncConnection, family_id: uuid.UUID) -> bool:
+    """Whether the sign-in session was ended (signed out, or a refresh token reused)."""
+    table = RefreshToken.__table__
+    query = sa.select(
+        sa.exists().where(table.c.family_id == family_id, table.c.revoked_at.is_not(None))
+    )
+    return bool((await core.execute(query)).scalar())

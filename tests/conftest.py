@@ -650,3 +650,148 @@ def sign_in(graphql: GraphQLClient, sms_inbox: SmsInbox) -> Any:
         return dict(verified["data"]["verifyOtp"]["session"])
 
     return run
+
+
+class AppServer:
+    """An app process of its own (uvicorn on a free port) over the test stores."""
+
+    def __init__(self, process: Any, port: int, log_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def query(
+        self, document: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(base_url=self.http_url, timeout=10) as http:
+            response = await http.post(
+                "/graphql", json={"query": document, "variables": variables or {}}, headers=headers
+            )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_servers(settings: Settings, store_urls: StoreUrls, tmp_path_factory: Any) -> Iterator[Any]:
+    """Starts real app processes on their own ports; all are stopped after the module."""
+    import subprocess
+    import sys
+    import time
+
+    started: list[AppServer] = []
+
+    def start(count: int = 1, **environment: str) -> list[AppServer]:
+        servers = []
+        for _ in range(count):
+            port = _free_port()
+            log_path = tmp_path_factory.mktemp("server") / "uvicorn.log"
+            env = {
+                **os.environ,
+                "HEALTHGRAPH_CORE_DATABASE_URL": store_urls.core,
+                "HEALTHGRAPH_IMMUNIZATION_DATABASE_URL": store_urls.immunization,
+                "HEALTHGRAPH_TESTING_DATABASE_URL": store_urls.testing,
+                # The same signing keys as the tests' token issuer.
+                "HEALTHGRAPH_DATA_DIR": str(settings.data_dir),
+                "HEALTHGRAPH_STORE_POOL_SIZE": "3",
+                **environment,
+            }
+            command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
+            command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+            with log_path.open("wb") as log:
+                process = subprocess.Popen(
+                    command,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            server = AppServer(process, port, log_path)
+            started.append(server)
+            servers.append(server)
+        for server in servers:
+            deadline = time.monotonic() + 30
+            while True:
+                assert server.process.poll() is None, server.log_path.read_text()
+                try:
+                    if httpx.get(f"{server.http_url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "the app process did not start"
+                time.sleep(0.1)
+        return servers
+
+    yield start
+    for server in started:
+        server.process.terminate()
+    for server in started:
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+class LiveSocket:
+    """A graphql-transport-ws client over a real websocket."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, url: str) -> AsyncIterator["LiveSocket"]:
+        from websockets.asyncio.client import connect
+
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
+            yield cls(connection)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        import json
+
+        await self.connection.send(json.dumps(message))
+
+    async def receive(self, timeout: float = 10) -> dict[str, Any]:
+        import asyncio
+        import json
+
+        return dict(json.loads(await asyncio.wait_for(self.connection.recv(), timeout)))
+
+    async def init(self, payload: dict[str, Any]) -> dict[str, Any]:
+        await self.send({"type": "connection_init", "payload": payload})
+        return await self.receive()
+
+    async def subscribe(self, query: str, operation_id: str = "1") -> None:
+        await self.send({"id": operation_id, "type": "subscribe", "payload": {"query": query}})
+
+    async def closed_with(self, timeout: float = 10) -> tuple[int | None, str]:
+        """Waits for the server to close the socket; its close code and reason."""
+        import asyncio
+
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            while True:
+                await asyncio.wait_for(self.connection.recv(), timeout)
+        except ConnectionClosed as closed:
+            received = closed.rcvd
+            return (received.code, received.reason) if received else (None, "")
+
+
+@pytest.fixture
+def live_socket() -> Any:
+    return LiveSocket.open

@@ -1,0 +1,200 @@
+"""testResultUpdated over graphql-transport-ws, fanned out between app processes."""
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from strawberry import relay
+
+from auth.tokens import TokenIssuer
+from models.notify import Channel, Notice, publish
+from models.session import revoke_family, store_token
+from models.stores import Engines, Store
+from models.testing import TestOutcome
+from tests.conftest import Given, LiveSocket
+
+BORN = date(1990, 5, 14)
+SUBSCRIPTION = "subscription { testResultUpdated { id result sampleCode collectedAt } }"
+
+
+@pytest.fixture(scope="module")
+def servers(app_servers: Any) -> Any:
+    return app_servers(2, HEALTHGRAPH_LIVE_CHECK_SECONDS="1")
+
+
+async def _lab_records(given: Given, engines: Engines, phone: str, **sample: Any) -> uuid.UUID:
+    """A lab's process writes a result and publishes it in the same core transaction."""
+    sample_id = await given.sample(phone=phone, date_of_birth=BORN, **sample)
+    await _publish(engines, sample_id)
+    return sample_id
+
+
+async def _publish(engines: Engines, sample_id: uuid.UUID, to: uuid.UUID | None = None) -> None:
+    """Publish the sample's notice to its owner (or, forged, to someone else)."""
+    async with engines[Store.CORE].begin() as core:
+        owner = (
+            await core.execute(
+                sa.text("SELECT citizen_id FROM core.record_links WHERE record_id = :id"),
+                {"id": sample_id},
+            )
+        ).scalar_one()
+        await publish(core, Channel.TEST_RESULTS, Notice(to or owner, sample_id))
+
+
+async def _subscribed(socket: LiveSocket, token: str) -> None:
+    assert (await socket.init({"Authorization": f"Bearer {token}"}))["type"] == "connection_ack"
+    await socket.subscribe(SUBSCRIPTION)
+
+
+async def _received(socket: LiveSocket, publish_again: Any, timeout: float = 15) -> dict[str, Any]:
+    """The next event; notices are published again until it comes, since a subscription
+    starts listening a moment after the subscribe message."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await publish_again()
+        try:
+            message = await socket.receive(timeout=0.5)
+        except TimeoutError:
+            assert asyncio.get_running_loop().time() < deadline, "no event arrived"
+            continue
+        assert message["type"] == "next", message
+        return dict(message["payload"]["data"]["testResultUpdated"])
+
+
+def _sample_of(result: dict[str, Any]) -> uuid.UUID:
+    return uuid.UUID(relay.GlobalID.from_id(result["id"]).node_id)
+
+
+async def test_a_recorded_result_reaches_the_citizen_connected_to_other_processes(
+    servers: Any, given: Given, engines: Engines, issuer: TokenIssuer, live_socket: Any
+) -> None:
+    first, second = servers
+    citizen = await given.citizen(phone="0912000101", date_of_birth=BORN)
+    token = issuer.issue(citizen)
+    async with (
+        live_socket(first.websocket_url) as on_first,
+        live_socket(second.websocket_url) as on_second,
+    ):
+        await _subscribed(on_first, token)
+        await _subscribed(on_second, token)
+        sample_id = await given.sample(
+            phone="0912000101", date_of_birth=BORN, result=TestOutcome.POSITIVE
+        )
+        for socket in (on_first, on_second):
+            result = await _received(socket, lambda: _publish(engines, sample_id))
+            assert _sample_of(result) == sample_id
+            assert result["result"] == "POSITIVE"
+
+
+async def test_a_citizen_never_receives_another_citizens_result(
+    servers: Any, given: Given, engines: Engines, issuer: TokenIssuer, live_socket: Any
+) -> None:
+    first = servers[0]
+    listener = await given.citizen(phone="0912000102", date_of_birth=BORN)
+    other = await given.citizen(phone="0912000103", date_of_birth=BORN)
+    others_sample = await given.sample(phone="0912000103", date_of_birth=BORN)
+    own_sample = await given.sample(phone="0912000102", date_of_birth=BORN)
+    async with live_socket(first.websocket_url) as socket:
+        await _subscribed(socket, issuer.issue(listener))
+
+        async def others_then_own() -> None:
+            await _publish(engines, others_sample)
+            # A notice naming the listener but another's record is read under their
+            # access rules, so it shows nothing either.
+            await _publish(engines, others_sample, to=listener)
+            await _publish(engines, own_sample)
+
+        result = await _received(socket, others_then_own)
+        assert _sample_of(result) == own_sample
+    assert other != listener
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"token": ""},
+    ],
+)
+async def test_a_connection_without_a_valid_citizen_token_is_closed_forbidden(
+    servers: Any, payload: dict[str, Any], live_socket: Any
+) -> None:
+    async with live_socket(servers[0].websocket_url) as socket:
+        await socket.send({"type": "connection_init", "payload": payload})
+        assert (await socket.closed_with())[0] == 4403
+
+
+async def test_a_partner_token_cannot_open_a_live_connection(
+    servers: Any, partners: Any, live_socket: Any
+) -> None:
+    partner = await partners.create("citizen:read:tests")
+    async with live_socket(servers[0].websocket_url) as socket:
+        await socket.send({"type": "connection_init", "payload": {"token": partner.token}})
+        assert (await socket.closed_with())[0] == 4403
+
+
+@pytest.mark.parametrize("form", ["Authorization", "token"])
+async def test_a_citizen_token_in_either_form_opens_a_live_connection(
+    servers: Any, given: Given, issuer: TokenIssuer, form: str, live_socket: Any
+) -> None:
+    token = issuer.issue(await given.citizen())
+    payload = {"Authorization": f"Bearer {token}"} if form == "Authorization" else {"token": token}
+    async with live_socket(servers[0].websocket_url) as socket:
+        assert (await socket.init(payload))["type"] == "connection_ack"
+
+
+async def test_subscribing_before_the_connection_is_acknowledged_is_unauthorized(
+    servers: Any, live_socket: Any
+) -> None:
+    async with live_socket(servers[0].websocket_url) as socket:
+        await socket.subscribe(SUBSCRIPTION)
+        assert (await socket.closed_with())[0] == 4401
+
+
+async def test_an_expiring_token_closes_the_socket_when_it_expires(
+    servers: Any, given: Given, issuer: TokenIssuer, live_socket: Any
+) -> None:
+    citizen = await given.citizen()
+    expires_soon = issuer.issue(citizen, now=datetime.now(UTC) - issuer.ttl + timedelta(seconds=3))
+    async with live_socket(servers[0].websocket_url) as socket:
+        await _subscribed(socket, expires_soon)
+        code, reason = await socket.closed_with(timeout=15)
+    assert (code, reason) == (4403, "token expired")
+
+
+async def _session(engines: Engines, citizen: uuid.UUID) -> uuid.UUID:
+    family = uuid.uuid4()
+    async with engines[Store.CORE].begin() as core:
+        await store_token(core, uuid.uuid4().hex * 2, citizen, family, timedelta(days=1))
+    return family
+
+
+async def test_signing_out_closes_the_socket(
+    servers: Any, given: Given, engines: Engines, issuer: TokenIssuer, live_socket: Any
+) -> None:
+    citizen = await given.citizen()
+    family = await _session(engines, citizen)
+    async with live_socket(servers[1].websocket_url) as socket:
+        await _subscribed(socket, issuer.issue(citizen, session_id=family))
+        async with engines[Store.CORE].begin() as core:
+            await revoke_family(core, family)
+        code, reason = await socket.closed_with(timeout=15)
+    assert (code, reason) == (4403, "session ended")
+
+
+async def test_a_live_session_keeps_its_socket_open_across_checks(
+    servers: Any, given: Given, engines: Engines, issuer: TokenIssuer, live_socket: Any
+) -> None:
+    citizen = await given.citizen(phone="0912000104", date_of_birth=BORN)
+    family = await _session(engines, citizen)
+    async with live_socket(servers[1].websocket_url) as socket:
+        await _subscribed(socket, issuer.issue(citizen, session_id=family))
+        await asyncio.sleep(2.5)  # more than two checks, one per second in these processes
+        sample_id = await given.sample(phone="0912000104", date_of_birth=BORN)
+        result = await _received(socket, lambda: _publish(engines, sample_id))
+    assert _sample_of(result) == sample_id
