@@ -21,6 +21,7 @@ from api.exposure_alert import mark_case
 from api.limits import DocumentLimits
 from api.plans import PlannedSchema
 from api.profile import update_my_profile, verify_identity
+from api.reconciliation import resolve_unmatched, unmatched_records
 from api.testing import TestResult, test_result_updated
 from api.vaccination import Vaccination, Vaccine, resolve_vaccines
 from api.venue import Venue, resolve_venue
@@ -41,6 +42,7 @@ class Query:
         resolver=resolve_venue, description="A venue by the code its QR carries."
     )
     exposures: list[Exposure] = exposures
+    unmatched_records = unmatched_records
 
 
 @strawberry.type
@@ -66,6 +68,7 @@ class Mutation:
     grant_consent = grant_consent
     revoke_consent = revoke_consent
     mark_case = mark_case
+    resolve_unmatched = resolve_unmatched
 
 
 @strawberry.type

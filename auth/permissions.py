@@ -116,3 +116,16 @@ class TracesExposures(_HoldsScope):
 
 class MarksCases(_HoldsScope):
     scope = Scope.EXPOSURES_AUTHORITY
+
+
+class Reconciles(_PrincipalPermission):
+    """A province operator: the `reconcile` scope, for one province."""
+
+    wanted = "with a province operator's partner token to do this"
+
+    def allows(self, principal: Principal) -> bool:
+        return (
+            isinstance(principal, PartnerPrincipal)
+            and principal.holds(Scope.RECONCILE)
+            and principal.province_code is not None
+        )

@@ -25,6 +25,11 @@ class AuditAction(StrEnum):
     # An authority traced the citizen's contacts (exposures), or marked them as a case.
     TRACE = "TRACE"
     MARK_CASE = "MARK_CASE"
+    # A province operator linked a record to the citizen, or took it away from them.
+    LINK = "LINK"
+    UNLINK = "UNLINK"
+    # A province operator answered the citizen's report of a missing or wrong record.
+    ANSWER = "ANSWER"
 
 
 class AuditEntry(CoreTable, table=True):
