@@ -723,7 +723,7 @@ def app_servers(settings: Settings, store_urls: StoreUrls, tmp_path_factory: Any
             started.append(server)
             servers.append(server)
         for server in servers:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while True:
                 assert server.process.poll() is None, server.log_path.read_text()
                 try:
