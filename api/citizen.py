@@ -19,6 +19,7 @@ from api.exposure_alert import ExposureAlert, my_exposure_alerts
 from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
 from api.profile import Profile, profile_from
+from api.record_issue import RecordIssueConnection, my_record_issues
 from api.testing import TestResultConnection, test_result_from_row
 from api.vaccination import (
     Vaccination,
@@ -116,6 +117,15 @@ class Citizen(relay.Node):
     )
     async def exposure_alerts(self, info: strawberry.Info) -> list[ExposureAlert] | None:
         return await my_exposure_alerts(info, uuid.UUID(self.id))
+
+    @strawberry.field(
+        description="Your reports of missing or wrong records and the answers, newest first.",
+        permission_classes=[IsCitizen],
+    )
+    async def record_issues(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> RecordIssueConnection | None:
+        return await my_record_issues(info, uuid.UUID(self.id), first, after)
 
     @strawberry.field(
         description="Every read or change of your data by anyone else, newest first.",

@@ -135,7 +135,7 @@ def _unmatched_from(link: Row[Any], details: Row[Any] | None) -> UnmatchedRecord
     )
 
 
-def _province_of(info: strawberry.Info) -> str:
+def province_of(info: strawberry.Info) -> str:
     principal = info.context.principal
     assert isinstance(principal, PartnerPrincipal) and principal.province_code is not None
     return principal.province_code
@@ -191,7 +191,7 @@ async def unmatched_records(
     if from_day and to_day and from_day > to_day:
         raise BadUserInput("`from` is after `to`", argument="from")
     wanted = QueueFilter(
-        province_code=_province_of(info),
+        province_code=province_of(info),
         reason=reason,
         store=STORE_OF[kind] if kind else None,
         site=site.strip() if site and site.strip() else None,
@@ -306,7 +306,7 @@ async def resolve_unmatched(
     principal = info.context.principal
     operator = Operator(
         Actor("PARTNER", str(principal.partner_id), principal.name),
-        _province_of(info),
+        province_of(info),
         info.context.request_id,
     )
     store, record_id = record

@@ -22,6 +22,7 @@ from api.limits import DocumentLimits
 from api.plans import PlannedSchema
 from api.profile import update_my_profile, verify_identity
 from api.reconciliation import resolve_unmatched, unmatched_records
+from api.record_issue import answer_record_issue, record_issues, report_record_issue
 from api.testing import TestResult, test_result_updated
 from api.vaccination import Vaccination, Vaccine, resolve_vaccines
 from api.venue import Venue, resolve_venue
@@ -43,6 +44,7 @@ class Query:
     )
     exposures: list[Exposure] = exposures
     unmatched_records = unmatched_records
+    record_issues = record_issues
 
 
 @strawberry.type
@@ -69,6 +71,8 @@ class Mutation:
     revoke_consent = revoke_consent
     mark_case = mark_case
     resolve_unmatched = resolve_unmatched
+    report_record_issue = report_record_issue
+    answer_record_issue = answer_record_issue
 
 
 @strawberry.type

@@ -29,6 +29,7 @@ class Section(StrEnum):
     IDENTITY = "identity"
     CONSENTS = "consents"
     ACCESS_LOG = "accessLog"
+    RECORD_ISSUES = "recordIssues"
 
 
 # Scopes a citizen can consent to: each opens one section of their data to a partner.
