@@ -35,6 +35,8 @@ _OLD_MOBILE_PREFIXES = {
 }
 _MOBILE = re.compile(r"0[35789]\d{8}")
 _SEPARATORS = re.compile(r"[\s.\-()]")
+# The same separators for PostgreSQL's regexp_replace (see models.verification.typed_key).
+SEPARATORS_PATTERN = r"[[:space:].()-]"
 _BHYT = re.compile(r"[A-Z]{2}\d\d{2}\d{10}")
 
 
@@ -58,6 +60,16 @@ def normalize_phone(raw: str) -> str:
             "(or +84 and 9 digits)"
         )
     return digits
+
+
+def typed_forms_of_phone(phone: str) -> list[str]:
+    """The forms a normalised phone takes once a site's separators are removed: domestic,
+    with the country code, and the pre-2018 11-digit number it may have replaced."""
+    numbers = [phone]
+    for old_prefix, new_prefix in _OLD_MOBILE_PREFIXES.items():
+        if phone.startswith(new_prefix):
+            numbers.append(old_prefix + phone[len(new_prefix) :])
+    return [form for number in numbers for form in (number, "+84" + number[1:], "84" + number[1:])]
 
 
 def normalize_phone_or_none(raw: str | None) -> str | None:

@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.identifiers import (
+    SEPARATORS_PATTERN,
     IdentifierKind,
     fold_name,
     normalize_insurance_number_or_none,
     normalize_national_id_or_none,
     normalize_phone_or_none,
+    typed_forms_of_phone,
 )
 from models.link import OCCURRED_AT_COLUMN, RecordStore
 from models.matching import RecordIdentity, RecordToLink
@@ -33,9 +35,10 @@ RECORD_TABLES: dict[RecordStore, sa.Table] = {
 }
 
 
-def phone_variants(phone: str) -> list[str]:
-    """The ways a normalised phone is commonly stored as typed."""
-    return [phone, "+84" + phone[1:], "84" + phone[1:]]
+def typed_key(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """An identifier as typed, without separators and in capitals: what records are
+    searched by (each store has an index on it for every identifier column)."""
+    return sa.func.upper(sa.func.regexp_replace(column, SEPARATORS_PATTERN, "", "g"))
 
 
 @dataclass(frozen=True)
@@ -106,14 +109,16 @@ async def records_carrying(
     conditions: list[sa.ColumnElement[bool]] = []
     national_ids = [v for k, v in identifiers if k is not IdentifierKind.BHYT]
     insurance_numbers = [v for k, v in identifiers if k is IdentifierKind.BHYT]
+    # Typed forms are found by their key, then normalised and matched in full (see _carried).
     if national_ids:
-        conditions.append(table.c.national_id.in_(national_ids))
+        conditions.append(typed_key(table.c.national_id).in_(national_ids))
     if insurance_numbers:
-        conditions.append(table.c.insurance_number.in_(insurance_numbers))
+        conditions.append(typed_key(table.c.insurance_number).in_(insurance_numbers))
     if phone is not None and date_of_birth is not None:
         conditions.append(
             sa.and_(
-                table.c.phone.in_(phone_variants(phone)), table.c.date_of_birth == date_of_birth
+                typed_key(table.c.phone).in_(typed_forms_of_phone(phone)),
+                table.c.date_of_birth == date_of_birth,
             )
         )
     if record_ids:

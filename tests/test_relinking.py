@@ -1,0 +1,105 @@
+"""Once a citizen's identifier is verified, the records that carry it link by themselves,
+however the site typed it."""
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from tests.conftest import Given, GraphQLClient
+
+UPDATE = """mutation($input: ProfileInput!) { updateProfile(input: $input) {
+  userErrors { field code } } }"""
+VERIFY = """mutation($input: VerifyIdentityInput!) { verifyIdentity(input: $input) {
+  verified dateOfBirthVerified userErrors { field code } } }"""
+DOSES = "{ me { id vaccinations { doseNumber } } }"
+BIRTH = date(1990, 5, 14)
+NAME = "Nguyễn Văn An"
+
+
+async def doses(graphql: GraphQLClient, token: str) -> list[int]:
+    body = await graphql.query(DOSES, token=token)
+    return sorted(d["doseNumber"] for d in body["data"]["me"]["vaccinations"])
+
+
+async def verify(graphql: GraphQLClient, partners: Any, token: str, **claims: Any) -> None:
+    me = (await graphql.query(DOSES, token=token))["data"]["me"]["id"]
+    verifier = await partners.create("identity:verify")
+    body = await graphql.query(VERIFY, {"input": {"citizenId": me, **claims}}, token=verifier.token)
+    assert body["data"]["verifyIdentity"]["userErrors"] == [], body
+
+
+@pytest.mark.parametrize(
+    ("claim", "typed"),
+    [
+        ({"nationalId": "024090001234"}, {"national_id": "024 090 001 234"}),
+        ({"nationalId": "024090123"}, {"national_id": "024.090.123"}),
+        ({"insuranceNumber": "DN4240123456789"}, {"insurance_number": "dn 4 24 0123456789"}),
+    ],
+    ids=["CCCD", "CMND", "BHYT"],
+)
+async def test_records_carrying_a_newly_verified_identifier_link_themselves(
+    graphql: GraphQLClient,
+    given: Given,
+    partners: Any,
+    sign_in: Any,
+    claim: dict[str, str],
+    typed: dict[str, str],
+) -> None:
+    await given.vaccination(dose_number=2, full_name="NGUYEN VAN AN", **typed)
+    await given.vaccination(dose_number=3, national_id="024090009999")  # someone else's
+    session = await sign_in("0912345678")
+    token = session["accessToken"]
+    await graphql.query(UPDATE, {"input": {"fullName": NAME, **claim}}, token=token)
+    assert await doses(graphql, token) == []  # a claim alone links nothing
+
+    await verify(graphql, partners, token, **claim)
+
+    assert await doses(graphql, token) == [2]
+
+
+@pytest.mark.parametrize(
+    ("phone", "typed"),
+    [("0912345678", "+84 912.345.678"), ("0323456789", "0162 345 6789")],
+    ids=["formatted", "pre-2018 number"],
+)
+async def test_records_with_the_phone_link_once_the_birth_date_is_verified(
+    graphql: GraphQLClient, given: Given, partners: Any, sign_in: Any, phone: str, typed: str
+) -> None:
+    await given.vaccination(dose_number=1, phone=typed, date_of_birth=BIRTH, full_name=NAME)
+    await given.vaccination(dose_number=2, phone=typed, date_of_birth=date(2015, 1, 1))
+    session = await sign_in(phone)
+    token = session["accessToken"]
+    await graphql.query(
+        UPDATE, {"input": {"fullName": NAME, "dateOfBirth": BIRTH.isoformat()}}, token=token
+    )
+    assert await doses(graphql, token) == []
+
+    await verify(graphql, partners, token, dateOfBirth=BIRTH.isoformat())
+
+    # The child's dose typed with the parent's phone stays unmatched.
+    assert await doses(graphql, token) == [1]
+
+
+async def test_a_verified_identifier_does_not_link_another_persons_record(
+    graphql: GraphQLClient, given: Given, partners: Any, sign_in: Any
+) -> None:
+    # The same ID typed on a record with another birth date: a mistyped ID of someone else.
+    await given.vaccination(national_id="024 090 001 234", date_of_birth=date(1975, 3, 3))
+    session = await sign_in("0912345678")
+    token = session["accessToken"]
+    await graphql.query(
+        UPDATE,
+        {
+            "input": {
+                "fullName": NAME,
+                "dateOfBirth": BIRTH.isoformat(),
+                "nationalId": "024090001234",
+            }
+        },
+        token=token,
+    )
+
+    await verify(graphql, partners, token, nationalId="024090001234", dateOfBirth=BIRTH.isoformat())
+
+    assert await doses(graphql, token) == []
