@@ -20,7 +20,7 @@ from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
 from api.profile import Profile, profile_from
 from api.record_issue import RecordIssueConnection, my_record_issues
-from api.testing import TestResultConnection, test_result_from_row
+from api.testing import TestResultConnection, pools_of, test_result_from_row
 from api.vaccination import (
     Vaccination,
     VaccinationStatus,
@@ -70,13 +70,14 @@ class Citizen(relay.Node):
     ) -> TestResultConnection | None:
         key = _page_key(self.id, TEST_CURSOR, first, after)
         rows = await info.context.loaders.test_result_page.load(key)
+        pools = await pools_of(info.context.loaders, rows[: key.limit - 1])
         return build_connection(
             TestResultConnection,
             TEST_CURSOR,
             rows,
             key.limit - 1,
             "collected_at",
-            test_result_from_row,
+            lambda row: test_result_from_row(row, pools),
             has_previous=key.after_at is not None,
         )
 

@@ -18,10 +18,17 @@ from models.base import PageKey
 from models.checkin import check_in_pages, check_ins_by_ids
 from models.citizen import citizens_by_ids
 from models.consent import consents_of
-from models.link import RecordStore, linked_record_ids, linked_record_pages, owner_of
+from models.link import (
+    LinkMethod,
+    RecordStore,
+    link_methods,
+    linked_record_ids,
+    linked_record_pages,
+    owner_of,
+)
 from models.profile import Profile, profiles
 from models.stores import Engines, Store
-from models.testing import samples_by_ids
+from models.testing import PoolResult, pool_results, samples_by_ids
 from models.vaccination import valid_records_by_ids
 from models.venue import venues_by_codes
 
@@ -52,6 +59,16 @@ class Loaders:
     @cached_property
     def access_log_page(self) -> DataLoader[PageKey, list[Row[Any]]]:
         return DataLoader(self._access_log_pages)
+
+    @cached_property
+    def link_method(self) -> DataLoader[tuple[RecordStore, uuid.UUID], LinkMethod | None]:
+        """How records already shown to the caller were matched (their provenance)."""
+        return DataLoader(self._link_methods)
+
+    @cached_property
+    def pool_result(self) -> DataLoader[str, PoolResult | None]:
+        """The result of a pooled tube, shared by every sample in it."""
+        return DataLoader(self._pool_results)
 
     @cached_property
     def profile(self) -> DataLoader[uuid.UUID, Profile | None]:
@@ -204,6 +221,22 @@ class Loaders:
                 if key.citizen_id in readable:
                     pages[key] = await audit_page(core, key)
         return [pages[k] if k in pages else not_visible() for k in keys]
+
+    async def _link_methods(
+        self, keys: list[tuple[RecordStore, uuid.UUID]]
+    ) -> list[LinkMethod | None]:
+        found: dict[tuple[RecordStore, uuid.UUID], LinkMethod] = {}
+        async with fetching(self.engines, Store.CORE) as core:
+            for store in {store for store, _ in keys}:
+                ids = [record_id for s, record_id in keys if s is store]
+                for record_id, method in (await link_methods(core, store, ids)).items():
+                    found[(store, record_id)] = method
+        return [found.get(key) for key in keys]
+
+    async def _pool_results(self, pool_codes: list[str]) -> list[PoolResult | None]:
+        async with fetching(self.engines, Store.TESTING) as testing:
+            found = await pool_results(testing, pool_codes)
+        return [found.get(code) for code in pool_codes]
 
     async def _profiles(self, ids: list[uuid.UUID]) -> list[Profile | ApiError | None]:
         allowed = await self._allowed(ids, Section.IDENTITY)

@@ -46,8 +46,8 @@ from models.checkin import CheckInMethod
 from models.dashboard import CoreAnswer, Page, Record, Wanted, read_core, read_doses, read_samples
 from models.identifiers import mask_phone
 from models.stores import Engines, Store
-from models.testing import TestOutcome, TestType
-from models.vaccination import SeriesRole, SeriesSummary, summarise_series
+from models.testing import TestOutcome, TestType, pool_results
+from models.vaccination import SeriesRole, SeriesSummary, same_dose, summarise_series
 from models.venue import VenueKind
 
 # Most documents a process keeps plans (or the verdict "no plan") for.
@@ -404,17 +404,42 @@ def _page_view(rows: Sequence[Record], page: Page, kind: str, time: str, id_: st
     )
 
 
+def _by_name(row: Record, name: str) -> Any:
+    return row[name]
+
+
+async def _with_pool_results(engines: Engines, samples: list[Record]) -> list[Any]:
+    """A pooled sample still pending takes its tube's result (as api.testing shows it)."""
+    codes = sorted(
+        {row["pool_code"] for row in samples if row["pooled"] and row["result"] == "PENDING"}
+    )
+    if not codes:
+        return samples
+    async with fetching(engines, Store.TESTING) as testing:
+        pools = await pool_results(testing, codes)
+    shown: list[Any] = []
+    for row in samples:
+        pool = pools.get(row["pool_code"]) if row["pooled"] else None
+        if pool is not None and row["result"] == "PENDING":
+            row = {**dict(row), "result": pool.result.value, "resulted_at": pool.resulted_at}
+        shown.append(row)
+    return shown
+
+
 async def _read(engines: Engines, citizen_id: uuid.UUID, wanted: Wanted) -> CitizenView | None:
     async with fetching(engines, Store.CORE) as core:
         found: CoreAnswer | None = await read_core(await _driver(core), citizen_id, wanted)
     if found is None:
         return None
-    doses, samples = await asyncio.gather(
+    records, samples = await asyncio.gather(
         _doses(engines, found.dose_ids), _samples(engines, found.test_ids)
     )
+    # One dose recorded by two systems is one dose (the rule of the generic resolvers).
+    doses = [same[0] for same in same_dose(records, field=_by_name)]
     summary = summarise_series(
         [(row["administered_at"], row["vaccine_primary_series_doses"]) for row in doses]
     )
+    samples = await _with_pool_results(engines, samples)
     return CitizenView(
         citizen=found.citizen,
         doses=list(zip(doses, summary.roles, strict=True)),

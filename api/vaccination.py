@@ -9,10 +9,12 @@ from sqlalchemy import Row
 from strawberry import relay
 
 from api.nodes import load_nodes
+from api.provenance import Provenance, Source, provenance_of, source_of
 from api.stores import fetching
+from models.link import RecordStore
 from models.stores import Store
 from models.vaccination import SeriesRole as SeriesRoleEnum
-from models.vaccination import all_vaccines, summarise_series
+from models.vaccination import all_vaccines, same_dose, summarise_series
 
 strawberry.enum(SeriesRoleEnum, name="SeriesRole")
 
@@ -36,6 +38,15 @@ class Vaccination(relay.Node):
     lot_number: str | None
     site_name: str
     province_code: str
+    sources: strawberry.Private[list[Source]]
+
+    @strawberry.field(
+        description="Where the dose's records come from and how each was matched to you. "
+        "A dose recorded by two systems (the site's and the national platform) is shown "
+        "once, with both."
+    )
+    async def provenance(self, info: strawberry.Info) -> list[Provenance]:
+        return await provenance_of(info, self.sources)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -79,7 +90,10 @@ def vaccine_from_row(row: Row[Any]) -> Vaccine:
     )
 
 
-def vaccination_from_row(row: Row[Any], role: SeriesRoleEnum | None = None) -> Vaccination:
+def vaccination_from_row(
+    row: Row[Any], role: SeriesRoleEnum | None = None, records: list[Row[Any]] | None = None
+) -> Vaccination:
+    """The dose a row records; `records` are every record of the same dose (row first)."""
     return Vaccination(
         id=str(row.id),
         dose_number=row.dose_number,
@@ -89,16 +103,28 @@ def vaccination_from_row(row: Row[Any], role: SeriesRoleEnum | None = None) -> V
         lot_number=row.lot_number,
         site_name=row.site_name,
         province_code=row.province_code,
+        sources=[source_of(RecordStore.IMMUNIZATION, r) for r in records or [row]],
+    )
+
+
+def _series(doses: list[list[Row[Any]]]) -> Any:
+    return summarise_series(
+        [(d[0].administered_at, d[0].vaccine_primary_series_doses) for d in doses]
     )
 
 
 def vaccinations_from_rows(rows: list[Row[Any]]) -> list[Vaccination]:
-    summary = summarise_series([(r.administered_at, r.vaccine_primary_series_doses) for r in rows])
-    return [vaccination_from_row(r, role) for r, role in zip(rows, summary.roles, strict=True)]
+    """A citizen's doses, each once however many systems recorded it (see same_dose)."""
+    doses = same_dose(rows)
+    summary = _series(doses)
+    return [
+        vaccination_from_row(records[0], role, records)
+        for records, role in zip(doses, summary.roles, strict=True)
+    ]
 
 
 def status_from_rows(rows: list[Row[Any]]) -> VaccinationStatus:
-    summary = summarise_series([(r.administered_at, r.vaccine_primary_series_doses) for r in rows])
+    summary = _series(same_dose(rows))
     return VaccinationStatus(
         doses_received=summary.doses,
         primary_series_complete=summary.primary_complete,

@@ -210,3 +210,18 @@ async def linked_record_pages(
     for row in result.all():
         pages[row.ord - 1].append(row.record_id)
     return pages
+
+
+_METHODS = sa.select(_links.c.record_id, _links.c.method).where(
+    _links.c.store == sa.bindparam("store"),
+    any_of(_links.c.record_id, "record_ids"),
+    _links.c.status == LinkStatus.LINKED.value,
+)
+
+
+async def link_methods(
+    core: AsyncConnection, store: RecordStore, record_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, LinkMethod]:
+    """How each linked record was matched to its citizen."""
+    rows = await core.execute(_METHODS, {"store": store.value, "record_ids": list(record_ids)})
+    return {record_id: LinkMethod(method) for record_id, method in rows.all() if method}

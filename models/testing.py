@@ -2,11 +2,13 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
@@ -77,6 +79,9 @@ def _samples_with_lab() -> sa.Select[Any]:
             samples.c.collection_site,
             samples.c.result,
             samples.c.resulted_at,
+            samples.c.source_system,
+            samples.c.source_record_id,
+            samples.c.recorded_at,
             labs.c.name.label("lab_name"),
         )
         .outerjoin(labs, labs.c.code == samples.c.lab_code)
@@ -91,3 +96,30 @@ _SAMPLES_BY_IDS = _samples_with_lab()
 async def samples_by_ids(testing: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
     """Samples with their lab's name, newest first."""
     return list((await testing.execute(_SAMPLES_BY_IDS, {"ids": list(ids)})).all())
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    result: TestOutcome
+    resulted_at: datetime | None
+
+
+_samples = Sample.__table__
+_POOL_RESULTS = (
+    sa.select(_samples.c.pool_code, _samples.c.result, _samples.c.resulted_at)
+    .ext(distinct_on(_samples.c.pool_code))
+    .where(
+        any_of(_samples.c.pool_code, "pool_codes"),
+        _samples.c.result != TestOutcome.PENDING.value,
+    )
+    .order_by(_samples.c.pool_code, _samples.c.resulted_at.desc().nulls_last())
+)
+
+
+async def pool_results(
+    testing: AsyncConnection, pool_codes: Sequence[str]
+) -> dict[str, PoolResult]:
+    """Each pool's result: the newest one recorded on any sample of the tube (a lab may
+    record it once, on one sample, or on each). Pools with no result yet are absent."""
+    rows = await testing.execute(_POOL_RESULTS, {"pool_codes": list(pool_codes)})
+    return {code: PoolResult(TestOutcome(result), at) for code, result, at in rows.all()}

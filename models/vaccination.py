@@ -1,11 +1,12 @@
 """Vaccination records as captured at sites, and the vaccine catalog (immunization store)."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -69,6 +70,9 @@ def _valid_records_with_vaccine() -> sa.Select[Any]:
             records.c.lot_number,
             records.c.site_name,
             records.c.province_code,
+            records.c.source_system,
+            records.c.source_record_id,
+            records.c.recorded_at,
             vaccines.c.code.label("vaccine_code"),
             vaccines.c.name.label("vaccine_name"),
             vaccines.c.brand_names.label("vaccine_brand_names"),
@@ -94,6 +98,33 @@ async def valid_records_by_ids(
 async def all_vaccines(immunization: AsyncConnection) -> list[sa.Row[Any]]:
     vaccines = Vaccine.__table__
     return list((await immunization.execute(sa.select(vaccines).order_by(vaccines.c.code))).all())
+
+
+RowT = TypeVar("RowT")
+# Sites and the national platform date doses in local days.
+LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def same_dose(
+    rows: Sequence[RowT], field: Callable[[RowT, str], Any] = getattr
+) -> list[list[RowT]]:
+    """The doses a citizen received, each with every record of it, oldest first.
+
+    One dose is often recorded twice: by the site's own system and by the national
+    platform, each with its own source record ID. Records of the same citizen (rows are
+    one citizen's), the same vaccine and the same local calendar day (Asia/Ho_Chi_Minh)
+    are one dose: nobody is given the same vaccine twice in a day. The first record
+    (oldest, then by ID) speaks for the dose; the others add their provenance. `field`
+    reads a column of a row (rows of other drivers are read by name).
+    """
+    doses: dict[tuple[str, date], list[RowT]] = {}
+    for row in rows:
+        day = field(row, "administered_at").astimezone(LOCAL_TIME).date()
+        doses.setdefault((field(row, "vaccine_code"), day), []).append(row)
+    return sorted(
+        doses.values(),
+        key=lambda records: (field(records[0], "administered_at"), field(records[0], "id")),
+    )
 
 
 class SeriesRole(StrEnum):
