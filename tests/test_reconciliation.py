@@ -318,3 +318,19 @@ async def test_a_resolution_that_makes_no_sense_is_refused_with_the_field(
 
     assert (refused["userErrors"][0]["field"], refused["userErrors"][0]["code"]) == (field, code)
     assert len(await queue(graphql, token)) == 1
+
+
+async def test_a_decision_once_written_cannot_be_rewritten(
+    graphql: GraphQLClient, given: Given, partners: Any, engines: Engines
+) -> None:
+    dose = await unmatched_dose(given)
+    token = await operator(partners)
+    [queued] = await queue(graphql, token)
+    await resolve(graphql, token, recordId=queued["id"], dismiss=True)
+
+    async with engines[Store.CORE].connect() as core:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            await core.execute(
+                sa.text("UPDATE core.record_decisions SET note = 'x' WHERE record_id = :id"),
+                {"id": dose},
+            )
