@@ -183,3 +183,30 @@ async def test_a_pool_shows_nothing_of_the_other_members(
     [edge] = body["data"]["me"]["testResults"]["edges"]
     assert relay.GlobalID.from_id(edge["node"]["id"]).node_id == str(mine)
     assert str(theirs) not in str(body)
+
+
+async def test_the_dashboards_compiled_plan_follows_the_same_rules(
+    graphql: GraphQLClient, given: Given, engines: Engines
+) -> None:
+    dashboard = """{ me { vaccinations { doseNumber } vaccinationStatus { dosesReceived }
+      testResults { edges { node { result } } } } }"""
+    citizen = await given.citizen(national_id=CCCD)
+    await given.vaccination(national_id=CCCD, administered_at=datetime(2021, 8, 1, 1, tzinfo=UTC))
+    await given.vaccination(national_id=CCCD, administered_at=datetime(2021, 8, 1, 9, tzinfo=UTC))
+    mine = await given.sample(national_id=CCCD, result=TestOutcome.PENDING)
+    theirs = await given.sample(national_id="024090005678", result=TestOutcome.POSITIVE)
+    await _pool(engines, "POOL-10", mine, theirs)
+
+    # The first answer comes from the resolvers; the same document again from its plan.
+    answers = [await graphql.query(dashboard, as_citizen=citizen) for _ in range(3)]
+
+    from api.schema import schema
+
+    assert schema.plans.known(dashboard) is not None
+    assert answers[0] == answers[1] == answers[2]
+    me = answers[0]["data"]["me"]
+    assert (me["vaccinations"], me["vaccinationStatus"]) == (
+        [{"doseNumber": 1}],
+        {"dosesReceived": 1},
+    )
+    assert me["testResults"]["edges"] == [{"node": {"result": "POSITIVE"}}]
