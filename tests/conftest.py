@@ -342,13 +342,18 @@ class Given:
         province_code: str = "24",
     ) -> uuid.UUID:
         record_id = uuid.uuid4()
+        number = self._next()
+        # Each dose on its own day unless told: doses of one vaccine on one day are one dose.
+        administered_at = administered_at or datetime(2021, 8, 1, 9, tzinfo=UTC) + timedelta(
+            days=number
+        )
         await self._record(
             RecordStore.IMMUNIZATION,
             VaccinationRecord,
             {
                 "id": record_id,
                 "source_system": "test-site",
-                "source_record_id": f"v-{self._next()}",
+                "source_record_id": f"v-{number}",
                 "national_id": national_id,
                 "insurance_number": insurance_number,
                 "phone": phone,
@@ -356,7 +361,7 @@ class Given:
                 "date_of_birth": date_of_birth,
                 "vaccine_code": vaccine_code,
                 "dose_number": dose_number,
-                "administered_at": administered_at or datetime(2021, 8, 1, 9, tzinfo=UTC),
+                "administered_at": administered_at,
                 "lot_number": "LOT-1",
                 "site_name": "Trạm Y tế xã Tân Mỹ",
                 "province_code": province_code,

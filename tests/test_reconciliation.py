@@ -118,7 +118,9 @@ async def test_the_queue_filters_by_reason_kind_site_and_local_day(
 ) -> None:
     await given.citizen(national_id="024090002222", date_of_birth=date(1980, 1, 1))
     conflicting = await given.vaccination(
-        national_id="024090002222", date_of_birth=date(1981, 1, 1)
+        national_id="024090002222",
+        date_of_birth=date(1981, 1, 1),
+        administered_at=datetime(2021, 7, 1, tzinfo=UTC),
     )
     # 01:30 on 2 August in Hà Nội is still 1 August in UTC.
     late = await unmatched_dose(given, administered_at=datetime(2021, 8, 1, 18, 30, tzinfo=UTC))
