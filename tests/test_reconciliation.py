@@ -165,7 +165,9 @@ async def test_a_linked_record_shows_at_once_and_is_never_matched_away(
     graphql: GraphQLClient, given: Given, partners: Any, engines: Engines
 ) -> None:
     citizen = await given.citizen()
-    dose = await unmatched_dose(given, dose_number=2)
+    dose = await unmatched_dose(
+        given, dose_number=2, administered_at=datetime(2021, 9, 1, tzinfo=UTC)
+    )
     token = await operator(partners)
     [queued] = await queue(graphql, token)
 
@@ -182,7 +184,8 @@ async def test_a_linked_record_shows_at_once_and_is_never_matched_away(
     other = await given.citizen(national_id="024099999999")
     async with engines[Store.CORE].begin() as core:
         identity = RecordIdentity.from_typed("024099999999", None, None, None)
-        await link_records(core, RecordStore.IMMUNIZATION, [RecordToLink(dose, "24", identity)])
+        again = RecordToLink(dose, "24", identity, datetime(2021, 9, 1, tzinfo=UTC))
+        await link_records(core, RecordStore.IMMUNIZATION, [again])
     assert (await graphql.query(VACCINATIONS, as_citizen=other))["data"]["me"]["vaccinations"] == []
     mine = (await graphql.query(VACCINATIONS, as_citizen=citizen))["data"]["me"]
     assert [v["doseNumber"] for v in mine["vaccinations"]] == [2]
