@@ -23,6 +23,7 @@ from api.plans import PlannedSchema
 from api.profile import update_my_profile, verify_identity
 from api.reconciliation import resolve_unmatched, unmatched_records
 from api.record_issue import answer_record_issue, record_issues, report_record_issue
+from api.records import record_test_result, record_vaccination, void_record
 from api.testing import TestResult, test_result_updated
 from api.vaccination import Vaccination, Vaccine, resolve_vaccines
 from api.venue import Venue, resolve_venue
@@ -73,6 +74,10 @@ class Mutation:
     resolve_unmatched = resolve_unmatched
     report_record_issue = report_record_issue
     answer_record_issue = answer_record_issue
+
+    record_vaccination = record_vaccination
+    record_test_result = record_test_result
+    void_record = void_record
 
 
 @strawberry.type

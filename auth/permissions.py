@@ -129,3 +129,15 @@ class Reconciles(_PrincipalPermission):
             and principal.holds(Scope.RECONCILE)
             and principal.province_code is not None
         )
+
+
+class WritesRecords(_PrincipalPermission):
+    """A vaccination site or a lab: a partner token that may write records of some kind
+    (which kind, the mutation checks against its own scope)."""
+
+    wanted = "with a partner token to do this"
+
+    def allows(self, principal: Principal) -> bool:
+        return isinstance(principal, PartnerPrincipal) and (
+            principal.holds(Scope.IMMUNIZATION_WRITE) or principal.holds(Scope.TESTING_WRITE)
+        )

@@ -30,6 +30,8 @@ class AuditAction(StrEnum):
     UNLINK = "UNLINK"
     # A province operator answered the citizen's report of a missing or wrong record.
     ANSWER = "ANSWER"
+    # A partner wrote or voided a record that is linked to the citizen.
+    WRITE = "WRITE"
 
 
 class AuditEntry(CoreTable, table=True):

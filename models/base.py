@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -43,6 +44,13 @@ METADATA = {
     Store.IMMUNIZATION: ImmunizationTable.metadata,
     Store.TESTING: TestingTable.metadata,
 }
+
+
+class RecordStatus(StrEnum):
+    """A vaccination record or a sample, as its source last said: valid, or entered in error."""
+
+    VALID = "VALID"
+    ENTERED_IN_ERROR = "ENTERED_IN_ERROR"
 
 
 def utcnow() -> datetime:

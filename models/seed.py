@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models import demo_names as names
+from models.base import RecordStatus
 from models.checkin import CheckInMethod, ensure_partitions, months_between
 from models.citizen import Citizen
 from models.identifiers import IdentifierKind, fold_name
@@ -44,7 +45,6 @@ from models.matching import (
 )
 from models.stores import Store
 from models.testing import Lab, TestOutcome, TestType
-from models.vaccination import RecordStatus
 from models.venue import KIND_ABBREVIATION, VenueKind
 
 DEMO_PHONE = "0912000001"
@@ -907,6 +907,7 @@ VACCINATION_COLUMNS = (
     "province_code",
     "status",
     "recorded_at",
+    "source_updated_at",
 )
 AZ, PFIZER, MODERNA, SINOPHARM, SPUTNIK, JANSSEN, ABDALA = (
     "AZD1222",
@@ -1027,10 +1028,14 @@ def _vaccination_row(
     status: RecordStatus = RecordStatus.VALID,
 ) -> Row:
     vaccine, number, administered_at = dose
+    record_id = _uuid(rng)
+    source_record_id = ids.next_id("TC", province_code)
+    lot_number = _lot_number(rng, vaccine, number)
+    recorded_at = administered_at + timedelta(minutes=rng.randint(5, 3 * 24 * 60))
     return (
-        _uuid(rng),
+        record_id,
         VACCINATION_SOURCE,
-        ids.next_id("TC", province_code),
+        source_record_id,
         typed.national_id,
         typed.insurance_number,
         typed.phone,
@@ -1039,11 +1044,12 @@ def _vaccination_row(
         vaccine,
         number,
         administered_at,
-        _lot_number(rng, vaccine, number),
+        lot_number,
         site,
         province_code,
         status.value,
-        administered_at + timedelta(minutes=rng.randint(5, 3 * 24 * 60)),
+        recorded_at,
+        recorded_at,
     )
 
 
@@ -1161,6 +1167,8 @@ SAMPLE_COLUMNS = (
     "date_of_birth",
     "province_code",
     "recorded_at",
+    "source_updated_at",
+    "status",
 )
 POOL_ROUNDS = 3
 POOL_SHARE = 0.45
@@ -1252,8 +1260,10 @@ class SampleEvent:
 def _sample_row(
     rng: random.Random, ids: _Sequence, event: SampleEvent, typed: Typed, sample_code: str
 ) -> Row:
+    record_id = _uuid(rng)
+    recorded_at = event.collected_at + timedelta(minutes=rng.randint(1, 90))
     return (
-        _uuid(rng),
+        record_id,
         TESTING_SOURCE,
         ids.next_id("XN", event.province_code),
         sample_code,
@@ -1271,7 +1281,9 @@ def _sample_row(
         typed.full_name,
         typed.date_of_birth,
         event.province_code,
-        event.collected_at + timedelta(minutes=rng.randint(1, 90)),
+        recorded_at,
+        recorded_at,
+        RecordStatus.VALID.value,
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import TestingTable, any_of, utcnow
+from models.base import RecordStatus, TestingTable, any_of, utcnow
 
 
 class TestType(StrEnum):
@@ -56,16 +56,20 @@ class Sample(TestingTable, table=True):
     lab_code: str | None = Field(default=None, foreign_key="labs.code", max_length=20)
     result: TestOutcome = Field(default=TestOutcome.PENDING, sa_type=sa.String(20))
     resulted_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
-    national_id: str | None = Field(default=None, max_length=20, index=True)
-    insurance_number: str | None = Field(default=None, max_length=20, index=True)
-    phone: str | None = Field(default=None, max_length=15)
+    national_id: str | None = Field(default=None, max_length=64, index=True)
+    insurance_number: str | None = Field(default=None, max_length=64, index=True)
+    phone: str | None = Field(default=None, max_length=64)
     full_name: str = Field(max_length=200)
     date_of_birth: date | None = None
     province_code: str = Field(max_length=2, index=True)
+    status: RecordStatus = Field(default=RecordStatus.VALID, sa_type=sa.String(20))
+    # The source's own version (its updatedAt): the newest one wins.
+    source_updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    # When this service last stored a version of it.
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
-def _samples_with_lab() -> sa.Select[Any]:
+def _samples_with_lab(*conditions: sa.ColumnElement[bool]) -> sa.Select[Any]:
     samples = Sample.__table__
     labs = Lab.__table__
     return (
@@ -85,16 +89,17 @@ def _samples_with_lab() -> sa.Select[Any]:
             labs.c.name.label("lab_name"),
         )
         .outerjoin(labs, labs.c.code == samples.c.lab_code)
-        .where(any_of(samples.c.id, "ids"))
+        .where(any_of(samples.c.id, "ids"), *conditions)
         .order_by(samples.c.collected_at.desc(), samples.c.id.desc())
     )
 
 
-_SAMPLES_BY_IDS = _samples_with_lab()
+_SAMPLES_BY_IDS = _samples_with_lab(Sample.__table__.c.status == RecordStatus.VALID.value)
+_ANY_SAMPLES_BY_IDS = _samples_with_lab()
 
 
 async def samples_by_ids(testing: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
-    """Samples with their lab's name, newest first."""
+    """Valid samples with their lab's name, newest first."""
     return list((await testing.execute(_SAMPLES_BY_IDS, {"ids": list(ids)})).all())
 
 
@@ -123,3 +128,10 @@ async def pool_results(
     record it once, on one sample, or on each). Pools with no result yet are absent."""
     rows = await testing.execute(_POOL_RESULTS, {"pool_codes": list(pool_codes)})
     return {code: PoolResult(TestOutcome(result), at) for code, result, at in rows.all()}
+
+
+async def samples_in_any_status(
+    testing: AsyncConnection, ids: Sequence[uuid.UUID]
+) -> list[sa.Row[Any]]:
+    """Samples as a writer just stored them, entered in error or not."""
+    return list((await testing.execute(_ANY_SAMPLES_BY_IDS, {"ids": list(ids)})).all())

@@ -12,12 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import ImmunizationTable, any_of, utcnow
-
-
-class RecordStatus(StrEnum):
-    VALID = "VALID"
-    ENTERED_IN_ERROR = "ENTERED_IN_ERROR"
+from models.base import ImmunizationTable, RecordStatus, any_of, utcnow
 
 
 class Vaccine(ImmunizationTable, table=True):
@@ -28,6 +23,8 @@ class Vaccine(ImmunizationTable, table=True):
     brand_names: str = Field(max_length=200)
     manufacturer: str = Field(max_length=100)
     primary_series_doses: int = Field(ge=1)
+    # The first day it was authorised anywhere: a dose dated earlier is a typing error.
+    available_from: date | None = None
 
 
 class VaccinationRecord(ImmunizationTable, table=True):
@@ -41,9 +38,9 @@ class VaccinationRecord(ImmunizationTable, table=True):
     source_system: str = Field(max_length=50)
     source_record_id: str = Field(max_length=100)
     # Identifiers exactly as typed at the site; matching normalises them.
-    national_id: str | None = Field(default=None, max_length=20, index=True)
-    insurance_number: str | None = Field(default=None, max_length=20, index=True)
-    phone: str | None = Field(default=None, max_length=15)
+    national_id: str | None = Field(default=None, max_length=64, index=True)
+    insurance_number: str | None = Field(default=None, max_length=64, index=True)
+    phone: str | None = Field(default=None, max_length=64)
     full_name: str = Field(max_length=200)
     date_of_birth: date | None = None
     vaccine_code: str = Field(foreign_key="vaccines.code", max_length=20)
@@ -53,6 +50,9 @@ class VaccinationRecord(ImmunizationTable, table=True):
     site_name: str = Field(max_length=200)
     province_code: str = Field(max_length=2, index=True)
     status: RecordStatus = Field(default=RecordStatus.VALID, sa_type=sa.String(20))
+    # The source's own version (its updatedAt): the newest one wins.
+    source_updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    # When this service last stored a version of it.
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
@@ -60,7 +60,7 @@ _records = VaccinationRecord.__table__
 _vaccines = Vaccine.__table__
 
 
-def _valid_records_with_vaccine() -> sa.Select[Any]:
+def _records_with_vaccine(*conditions: sa.ColumnElement[bool]) -> sa.Select[Any]:
     records, vaccines = _records, _vaccines
     return (
         sa.select(
@@ -80,12 +80,13 @@ def _valid_records_with_vaccine() -> sa.Select[Any]:
             vaccines.c.primary_series_doses.label("vaccine_primary_series_doses"),
         )
         .join(vaccines, vaccines.c.code == records.c.vaccine_code)
-        .where(any_of(records.c.id, "ids"), records.c.status == RecordStatus.VALID.value)
+        .where(any_of(records.c.id, "ids"), *conditions)
         .order_by(records.c.administered_at, records.c.id)
     )
 
 
-_VALID_RECORDS_BY_IDS = _valid_records_with_vaccine()
+_VALID_RECORDS_BY_IDS = _records_with_vaccine(_records.c.status == RecordStatus.VALID.value)
+_RECORDS_BY_IDS = _records_with_vaccine()
 
 
 async def valid_records_by_ids(
@@ -93,6 +94,13 @@ async def valid_records_by_ids(
 ) -> list[sa.Row[Any]]:
     """Valid records with their vaccine, oldest dose first."""
     return list((await immunization.execute(_VALID_RECORDS_BY_IDS, {"ids": list(ids)})).all())
+
+
+async def records_by_ids(
+    immunization: AsyncConnection, ids: Sequence[uuid.UUID]
+) -> list[sa.Row[Any]]:
+    """Records in any status (as a writer just stored them), with their vaccine."""
+    return list((await immunization.execute(_RECORDS_BY_IDS, {"ids": list(ids)})).all())
 
 
 async def all_vaccines(immunization: AsyncConnection) -> list[sa.Row[Any]]:

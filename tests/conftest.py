@@ -367,6 +367,7 @@ class Given:
                 "province_code": province_code,
                 "status": status,
                 "recorded_at": datetime.now(UTC),
+                "source_updated_at": datetime.now(UTC),
             },
         )
         return record_id
@@ -412,7 +413,9 @@ class Given:
                 "full_name": full_name,
                 "date_of_birth": date_of_birth,
                 "province_code": province_code,
+                "status": "VALID",
                 "recorded_at": datetime.now(UTC),
+                "source_updated_at": datetime.now(UTC),
             },
         )
         return record_id

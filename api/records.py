@@ -1,0 +1,272 @@
+"""Partner writes: a vaccination site records doses, a lab records samples and results.
+
+Each write is validated whole (every problem comes back in `userErrors` with
+its field, and nothing is written), then stored by the one record writer
+(models.records): idempotent on the partner's own record ID, newest version
+by the partner's `updatedAt` wins. A partner that serves one province writes
+records of that province only. The payload never says whether or to whom a
+record was linked: that would tell a partner who holds an identifier.
+"""
+
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.utils.str_converters import to_camel_case
+
+from api.errors import ApiError, ErrorCode, StoreUnavailable
+from api.testing import TestResult, test_result_from_row
+from api.user_errors import UserError, UserErrorCode, user_error
+from api.vaccination import Vaccination, vaccinations_from_rows
+from auth.permissions import WritesRecords
+from auth.principal import PartnerPrincipal
+from auth.scopes import Scope
+from models.audit import Actor
+from models.record_validation import (
+    Problem,
+    SampleInput,
+    VaccinationInput,
+    load_catalog,
+    validate_sample,
+    validate_vaccination,
+)
+from models.records import (
+    SAMPLES,
+    VACCINATIONS,
+    ItemResult,
+    Outcome,
+    RecordKind,
+    VoidRequest,
+    Writer,
+    write_records,
+)
+from models.records import void_record as void_stored_record
+from models.stores import Engines, Store, is_unavailable
+from models.testing import TestOutcome, samples_in_any_status
+from models.vaccination import records_by_ids
+
+T = TypeVar("T")
+
+
+@strawberry.enum(description="What a write did to the stored record.")
+class RecordWriteStatus(Enum):
+    INSERTED = "INSERTED"
+    UPDATED = "UPDATED"
+    UNCHANGED = "UNCHANGED"
+    STALE = "STALE"
+    VOIDED = "VOIDED"
+
+
+@strawberry.enum(name="RecordKind")
+class RecordKindName(Enum):
+    VACCINATION = "VACCINATION"
+    TEST_RESULT = "TEST_RESULT"
+
+
+_IDENTIFIERS_HELP = (
+    "As typed at the site; at least one of nationalId (12-digit CCCD or 9-digit CMND), "
+    "insuranceNumber or phone with dateOfBirth lets the record reach its citizen."
+)
+
+
+@strawberry.input(description="One dose, as the site's system holds it. " + _IDENTIFIERS_HELP)
+class RecordVaccinationInput:
+    source_record_id: str = strawberry.field(description="The dose's ID in your system.")
+    updated_at: dt.datetime = strawberry.field(
+        description="When your system last changed this dose: the newest version wins."
+    )
+    full_name: str
+    date_of_birth: dt.date | None = None
+    national_id: str | None = None
+    insurance_number: str | None = None
+    phone: str | None = None
+    vaccine_code: str = strawberry.field(description="A code from the `vaccines` catalog.")
+    dose_number: int
+    administered_at: dt.datetime = strawberry.field(
+        description="Without a zone, Vietnam's local time."
+    )
+    lot_number: str | None = None
+    site_name: str
+    province_code: str = strawberry.field(description="2-digit province code.")
+
+
+@strawberry.input(
+    description="One person's sample: its collection, then (as a newer version of the same "
+    "record) its result. " + _IDENTIFIERS_HELP
+)
+class RecordTestResultInput:
+    source_record_id: str = strawberry.field(description="The sample's ID in your system.")
+    updated_at: dt.datetime = strawberry.field(
+        description="When your system last changed this sample: the newest version wins."
+    )
+    full_name: str
+    date_of_birth: dt.date | None = None
+    national_id: str | None = None
+    insurance_number: str | None = None
+    phone: str | None = None
+    sample_code: str
+    test_type: str = strawberry.field(description="RT_PCR or RAPID_ANTIGEN.")
+    pool_code: str | None = strawberry.field(
+        default=None, description="The pooled tube this sample went into, if any."
+    )
+    collected_at: dt.datetime
+    collection_site: str
+    lab_code: str | None = strawberry.field(
+        default=None, description="Required with an RT-PCR result."
+    )
+    result: str = strawberry.field(
+        default=TestOutcome.PENDING.value,
+        description="PENDING (collected, no result yet), NEGATIVE, POSITIVE or INCONCLUSIVE.",
+    )
+    resulted_at: dt.datetime | None = None
+    province_code: str = strawberry.field(description="2-digit province code.")
+
+
+@strawberry.type
+class RecordVaccinationPayload:
+    status: RecordWriteStatus | None = strawberry.field(description="Null when refused.")
+    vaccination: Vaccination | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RecordTestResultPayload:
+    status: RecordWriteStatus | None = strawberry.field(description="Null when refused.")
+    test_result: TestResult | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class VoidRecordPayload:
+    status: RecordWriteStatus | None = strawberry.field(description="Null when refused.")
+    user_errors: list[UserError]
+
+
+def _user_errors(problems: list[Problem]) -> list[UserError]:
+    return [user_error(p.code.value, p.message, to_camel_case(p.field)) for p in problems]
+
+
+def _partner(info: strawberry.Info, scope: Scope) -> PartnerPrincipal:
+    principal = info.context.principal
+    assert isinstance(principal, PartnerPrincipal)
+    if not principal.holds(scope):
+        raise ApiError(ErrorCode.FORBIDDEN, f"this needs the {scope.value} scope")
+    return principal
+
+
+def _writer(info: strawberry.Info, partner: PartnerPrincipal) -> Writer:
+    actor = Actor("PARTNER", str(partner.partner_id), partner.name)
+    return Writer(partner.name, actor, info.context.request_id)
+
+
+async def _in_store(store: Store, work: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await work()
+    except Exception as error:
+        if is_unavailable(error):
+            raise StoreUnavailable(store.value) from error
+        raise
+
+
+def _status(result: ItemResult) -> RecordWriteStatus:
+    return RecordWriteStatus(result.outcome.value)
+
+
+@strawberry.mutation(
+    permission_classes=[WritesRecords],
+    description="Record a dose (scope immunization:write). Idempotent on sourceRecordId; the "
+    "same version again is UNCHANGED, an older one STALE.",
+)
+async def record_vaccination(
+    info: strawberry.Info, input: RecordVaccinationInput
+) -> RecordVaccinationPayload:
+    partner = _partner(info, Scope.IMMUNIZATION_WRITE)
+    engines: Engines = info.context.services.engines
+    record = VaccinationInput(**_fields(input))
+
+    async def write() -> RecordVaccinationPayload:
+        async with engines[Store.IMMUNIZATION].connect() as immunization:
+            catalog = await load_catalog(immunization=immunization)
+        checked = validate_vaccination(record, catalog, served=partner.province_code)
+        if isinstance(checked, list):
+            return RecordVaccinationPayload(
+                status=None, vaccination=None, user_errors=_user_errors(checked)
+            )
+        [result] = await write_records(engines, VACCINATIONS, _writer(info, partner), [checked])
+        async with engines.reader(Store.IMMUNIZATION).connect() as immunization:
+            rows = await records_by_ids(immunization, [result.record_id])
+        return RecordVaccinationPayload(
+            status=_status(result), vaccination=vaccinations_from_rows(rows)[0], user_errors=[]
+        )
+
+    return await _in_store(Store.IMMUNIZATION, write)
+
+
+@strawberry.mutation(
+    permission_classes=[WritesRecords],
+    description="Record a sample, or its result as a newer version of the same record "
+    "(scope testing:write). Idempotent on sourceRecordId.",
+)
+async def record_test_result(
+    info: strawberry.Info, input: RecordTestResultInput
+) -> RecordTestResultPayload:
+    partner = _partner(info, Scope.TESTING_WRITE)
+    engines: Engines = info.context.services.engines
+    record = SampleInput(**_fields(input))
+
+    async def write() -> RecordTestResultPayload:
+        async with engines[Store.TESTING].connect() as testing:
+            catalog = await load_catalog(testing=testing)
+        checked = validate_sample(record, catalog, served=partner.province_code)
+        if isinstance(checked, list):
+            return RecordTestResultPayload(
+                status=None, test_result=None, user_errors=_user_errors(checked)
+            )
+        [result] = await write_records(engines, SAMPLES, _writer(info, partner), [checked])
+        async with engines.reader(Store.TESTING).connect() as testing:
+            rows = await samples_in_any_status(testing, [result.record_id])
+        return RecordTestResultPayload(
+            status=_status(result), test_result=test_result_from_row(rows[0]), user_errors=[]
+        )
+
+    return await _in_store(Store.TESTING, write)
+
+
+_KINDS: dict[RecordKindName, tuple[RecordKind, Scope]] = {
+    RecordKindName.VACCINATION: (VACCINATIONS, Scope.IMMUNIZATION_WRITE),
+    RecordKindName.TEST_RESULT: (SAMPLES, Scope.TESTING_WRITE),
+}
+
+
+@strawberry.mutation(
+    permission_classes=[WritesRecords],
+    description="Mark one of your records entered in error: it leaves the citizen's view. "
+    "A newer version of the record sent later brings it back.",
+)
+async def void_record(
+    info: strawberry.Info,
+    kind: RecordKindName,
+    source_record_id: str,
+    updated_at: dt.datetime | None = None,
+) -> VoidRecordPayload:
+    record_kind, scope = _KINDS[kind]
+    partner = _partner(info, scope)
+    engines: Engines = info.context.services.engines
+    if updated_at is not None and updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    request = VoidRequest(source_record_id.strip(), updated_at)
+    result = await _in_store(
+        record_kind.database,
+        lambda: void_stored_record(engines, record_kind, _writer(info, partner), request),
+    )
+    if result.outcome is Outcome.NOT_FOUND:
+        problem = user_error(UserErrorCode.NOT_FOUND, "you have no such record", "sourceRecordId")
+        return VoidRecordPayload(status=None, user_errors=[problem])
+    return VoidRecordPayload(status=_status(result), user_errors=[])
+
+
+def _fields(input: Any) -> dict[str, Any]:
+    return {f.name: getattr(input, f.name) for f in dataclasses.fields(input)}
