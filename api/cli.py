@@ -1,4 +1,4 @@
-"""The `healthgraph` program: serve, migrate, seed, token, export-schema, partner."""
+"""The `healthgraph` program: serve, migrate, seed, token, export-schema, partner, import."""
 
 import argparse
 import asyncio
@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     from api.partner import add_partner_commands
 
     add_partner_commands(commands, _with_stores)
+
+    from api.record_import import add_import_commands
+
+    add_import_commands(commands, _with_stores)
     return parser
 
 

@@ -109,26 +109,49 @@ def link_row(
     }
 
 
-def upsert_links_statement() -> sa.Insert:
-    """Insert or refresh automatic outcomes (execute with the rows as parameters);
-    a person's decision is never overwritten, but the record's time always follows the
-    record."""
-    from sqlalchemy.dialects.postgresql import insert
-
-    table = RecordLink.__table__
-    statement = insert(table)
-    refreshed = {
-        name: statement.excluded[name]
-        for name in ("citizen_id", "status", "method", "reason", "province_code", "matched_at")
-    }
-    decided = table.c.decided_by.is_not(None)
-    refreshed = {
-        name: sa.case((decided, table.c[name]), else_=value) for name, value in refreshed.items()
-    }
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.store, table.c.record_id],
-        set_={**refreshed, "occurred_at": statement.excluded.occurred_at},
+_LINK_COLUMNS = (
+    "store",
+    "record_id",
+    "citizen_id",
+    "status",
+    "method",
+    "reason",
+    "province_code",
+    "matched_at",
+    "occurred_at",
+)
+_STAGED_LINKS = "staged_record_links"
+_CREATE_STAGED_LINKS = sa.text(
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGED_LINKS} ON COMMIT DELETE ROWS AS "
+    f"SELECT {', '.join(_LINK_COLUMNS)} FROM core.record_links WITH NO DATA"
+)
+_DECIDED_STAYS = ("citizen_id", "status", "method", "reason", "province_code", "matched_at")
+_UPSERT_STAGED_LINKS = sa.text(
+    f"INSERT INTO core.record_links AS l ({', '.join(_LINK_COLUMNS)}) "
+    f"SELECT DISTINCT ON (store, record_id) {', '.join(_LINK_COLUMNS)} FROM {_STAGED_LINKS} "
+    "ON CONFLICT (store, record_id) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = CASE WHEN l.decided_by IS NULL THEN excluded.{c} ELSE l.{c} END"
+        for c in _DECIDED_STAYS
     )
+    + ", occurred_at = excluded.occurred_at"
+)
+
+
+async def upsert_links(core: AsyncConnection, rows: Sequence[dict[str, object]]) -> None:
+    """Insert or refresh automatic outcomes, in the caller's transaction: copied (COPY) into a
+    staging table and upserted in one statement. A person's decision is never overwritten,
+    but the record's time always follows the record."""
+    if not rows:
+        return
+    await core.execute(_CREATE_STAGED_LINKS)
+    raw = await core.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        _STAGED_LINKS,
+        columns=list(_LINK_COLUMNS),
+        records=[tuple(row[c] for c in _LINK_COLUMNS) for row in rows],
+    )
+    await core.execute(_UPSERT_STAGED_LINKS)
 
 
 _links = RecordLink.__table__

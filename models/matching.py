@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.citizen import Citizen, CitizenIdentifier
@@ -24,7 +25,7 @@ from models.identifiers import (
     normalize_national_id_or_none,
     normalize_phone_or_none,
 )
-from models.link import LinkMethod, RecordStore, UnmatchedReason, link_row, upsert_links_statement
+from models.link import LinkMethod, RecordStore, UnmatchedReason, link_row, upsert_links
 
 NATIONAL_ID_KINDS = (IdentifierKind.CCCD, IdentifierKind.CMND)
 
@@ -196,11 +197,25 @@ async def load_directory(
     identifiers = CitizenIdentifier.__table__
     citizens = Citizen.__table__
     holders = sa.select(identifiers.c.citizen_id).where(identifiers.c.verified)
+    parameters: dict[str, list[str]] = {}
     if records is not None:
         keys = _identity_keys(records)
         if not keys:
             return CitizenDirectory([])
-        holders = holders.where(sa.tuple_(identifiers.c.kind, identifiers.c.value).in_(keys))
+        # Two arrays, not a list of tuples: one small statement for any number of records.
+        wanted = (
+            sa.func.unnest(
+                sa.bindparam("kinds", type_=ARRAY(sa.String)),
+                sa.bindparam("values", type_=ARRAY(sa.String)),
+            )
+            .table_valued("kind", "value")
+            .render_derived(name="wanted")
+        )
+        holders = holders.join(
+            wanted,
+            sa.and_(identifiers.c.kind == wanted.c.kind, identifiers.c.value == wanted.c.value),
+        )
+        parameters = {"kinds": [k for k, _ in keys], "values": [v for _, v in keys]}
     query = (
         sa.select(
             citizens.c.id,
@@ -213,7 +228,7 @@ async def load_directory(
         .where(identifiers.c.verified, citizens.c.id.in_(holders))
     )
     found: dict[uuid.UUID, CandidateCitizen] = {}
-    for citizen_id, birth, name, kind, value in (await core.execute(query)).all():
+    for citizen_id, birth, name, kind, value in (await core.execute(query, parameters)).all():
         citizen = found.setdefault(
             citizen_id, CandidateCitizen(citizen_id, birth, full_name=fold_name(name))
         )
@@ -248,5 +263,5 @@ async def link_records(
         )
         for r, o in zip(records, outcomes, strict=True)
     ]
-    await core.execute(upsert_links_statement(), rows)
+    await upsert_links(core, rows)
     return outcomes

@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.audit import Actor, AuditAction, record
-from models.base import RecordStatus, utcnow
-from models.link import LinkStatus, RecordLink, RecordStore
+from models.base import RecordStatus, any_of, utcnow
+from models.link import OCCURRED_AT_COLUMN, LinkStatus, RecordLink, RecordStore
 from models.matching import MatchOutcome, RecordToLink, link_records
 from models.record_validation import Problem, ValidRecord
 from models.stores import Store
@@ -291,9 +291,9 @@ async def _unlinked(
         return set()
     links = RecordLink.__table__
     query = sa.select(links.c.record_id).where(
-        links.c.store == store.value, links.c.record_id.in_(record_ids)
+        links.c.store == store.value, any_of(links.c.record_id, "ids")
     )
-    return set(record_ids) - set((await core.execute(query)).scalars())
+    return set(record_ids) - set((await core.execute(query, {"ids": list(record_ids)})).scalars())
 
 
 async def publish_linked_test_results(
@@ -342,10 +342,11 @@ async def _owners(
     links = RecordLink.__table__
     query = sa.select(links.c.record_id, links.c.citizen_id).where(
         links.c.store == store.value,
-        links.c.record_id.in_(ids),
+        any_of(links.c.record_id, "ids"),
         links.c.status == LinkStatus.LINKED.value,
     )
-    return {record_id: citizen_id for record_id, citizen_id in (await core.execute(query)).all()}
+    rows = await core.execute(query, {"ids": ids})
+    return {record_id: citizen_id for record_id, citizen_id in rows.all()}
 
 
 async def write_records(
@@ -369,9 +370,7 @@ async def write_records(
         winner = next(i for i in items if records[i].values["source_record_id"] == key)
         results[item] = ItemResult(outcome, stored[winner][0])
     to_link = {
-        item: RecordToLink(
-            results[item].record_id, records[item].province_code, records[item].identity
-        )  # type: ignore[arg-type]
+        item: _to_link(kind, results[item].record_id, records[item])  # type: ignore[arg-type]
         for item in items
         if results[item].outcome in (Outcome.INSERTED, Outcome.UPDATED)
     }
@@ -381,6 +380,11 @@ async def write_records(
         await _repair_links(engines, core, kind, results, items, to_link)
         await _match(core, kind, writer, to_link, results)
     return results
+
+
+def _to_link(kind: RecordKind, record_id: uuid.UUID, record: ValidRecord) -> RecordToLink:
+    occurred_at = record.values[OCCURRED_AT_COLUMN[kind.store]]
+    return RecordToLink(record_id, record.province_code, record.identity, occurred_at)
 
 
 async def _repair_links(
