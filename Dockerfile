@@ -21,6 +21,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY models ./models
+COPY demo ./demo
 COPY auth ./auth
 COPY migrations ./migrations
 COPY schema.graphql ./

@@ -37,10 +37,11 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _seed(urls: StoreUrls, settings: Settings, citizens: int) -> str:
-    from models.seed import AlreadySeeded, seed
+    from demo.seed import AlreadySeeded, seed
     from models.stores import Engines
 
-    engines = Engines(urls, settings)
+    # Batches of thousands of records take longer than a request's statement timeout.
+    engines = Engines(urls, settings.model_copy(update={"store_statement_timeout": 600.0}))
     try:
         summary = await seed(engines, citizens, progress=lambda line: print(line, flush=True))
     except AlreadySeeded:
@@ -133,7 +134,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_demo_access(urls: StoreUrls, settings: Settings, host: str, port: int) -> None:
-    from models.seed import DEMO_PHONE
+    from demo.seed import DEMO_PHONE
 
     token = asyncio.run(_token_for(urls, settings, DEMO_PHONE))
     shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host

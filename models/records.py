@@ -246,7 +246,8 @@ async def _store_versions(
     rows = [
         (
             item,
-            uuid.uuid4(),
+            # A generator that needs stable IDs (the demo data) gives its own.
+            records[item].values.get("id") or uuid.uuid4(),
             writer.source_system,
             records[item].values["source_record_id"],
             records[item].values["source_updated_at"],

@@ -8,6 +8,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from demo.seed import (
+    DEMO_PHONE,
+    DEMO_RECONCILED_BY,
+    AlreadySeeded,
+    SeedSummary,
+    build_world,
+    seed,
+)
 from models.identifiers import (
     IdentifierKind,
     normalize_insurance_number,
@@ -16,14 +24,6 @@ from models.identifiers import (
 )
 from models.link import LinkMethod, LinkStatus, RecordStore, UnmatchedReason
 from models.matching import RecordIdentity, load_directory
-from models.seed import (
-    DEMO_PHONE,
-    DEMO_RECONCILED_BY,
-    AlreadySeeded,
-    SeedSummary,
-    build_world,
-    seed,
-)
 from models.stores import Engines, Store
 from models.testing import TestOutcome, TestType
 from models.venue import VenueKind

@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from models import demo_names as names
+from demo import names
+from models import records
 from models.base import RecordStatus
 from models.checkin import CheckInMethod, ensure_partitions, months_between
 from models.citizen import Citizen
@@ -38,11 +39,20 @@ from models.link import LinkMethod, LinkStatus, RecordLink, RecordStore
 from models.matching import (
     CandidateCitizen,
     CitizenDirectory,
-    MatchOutcome,
     RecordIdentity,
     RecordToLink,
-    link_records,
 )
+from models.record_validation import (
+    Catalog,
+    Problem,
+    SampleInput,
+    VaccinationInput,
+    ValidRecord,
+    load_catalog,
+    validate_sample,
+    validate_vaccination,
+)
+from models.records import Writer, write_records
 from models.stores import Store
 from models.testing import Lab, TestOutcome, TestType
 from models.venue import KIND_ABBREVIATION, VenueKind
@@ -1633,16 +1643,6 @@ async def _copy(
     )
 
 
-async def _link(
-    connection: AsyncConnection, store: RecordStore, links: Sequence[RecordToLink], world: World
-) -> list[MatchOutcome]:
-    outcomes: list[MatchOutcome] = []
-    for start in range(0, len(links), LINK_BATCH):
-        batch = links[start : start + LINK_BATCH]
-        outcomes += await link_records(connection, store, batch, world.directory)
-    return outcomes
-
-
 async def _demo_citizen_exists(core: AsyncEngine) -> bool:
     citizens = Citizen.__table__
     async with core.connect() as connection:
@@ -1673,20 +1673,65 @@ async def _write_labs(testing: AsyncEngine) -> None:
         await connection.execute(statement)
 
 
+def _vaccination_input(v: dict[str, Any]) -> VaccinationInput:
+    return VaccinationInput(
+        source_record_id=v["source_record_id"],
+        updated_at=v["source_updated_at"],
+        full_name=v["full_name"],
+        vaccine_code=v["vaccine_code"],
+        dose_number=v["dose_number"],
+        administered_at=v["administered_at"],
+        site_name=v["site_name"],
+        province_code=v["province_code"],
+        date_of_birth=v["date_of_birth"],
+        national_id=v["national_id"],
+        insurance_number=v["insurance_number"],
+        phone=v["phone"],
+        lot_number=v["lot_number"],
+        entered_in_error=v["status"] == RecordStatus.ENTERED_IN_ERROR.value,
+    )
+
+
+def _sample_input(v: dict[str, Any]) -> SampleInput:
+    return SampleInput(
+        source_record_id=v["source_record_id"],
+        updated_at=v["source_updated_at"],
+        full_name=v["full_name"],
+        sample_code=v["sample_code"],
+        test_type=v["test_type"],
+        collected_at=v["collected_at"],
+        collection_site=v["collection_site"],
+        province_code=v["province_code"],
+        result=v["result"],
+        resulted_at=v["resulted_at"],
+        lab_code=v["lab_code"],
+        pool_code=v["pool_code"],
+        date_of_birth=v["date_of_birth"],
+        national_id=v["national_id"],
+        insurance_number=v["insurance_number"],
+        phone=v["phone"],
+    )
+
+
+def _checked(kind: "RecordKind", batch: Batch, catalog: Catalog) -> list[ValidRecord]:
+    """The batch as the record writer takes it: through the same validation as every
+    other record (a refusal here is a bug in this generator), keeping the generated IDs."""
+    valid: list[ValidRecord] = []
+    for row in batch.rows:
+        values = dict(zip(kind.columns, row, strict=True))
+        checked = kind.validate(kind.build(values), catalog)
+        if isinstance(checked, list):
+            raise RuntimeError(f"generated an invalid {kind.label[:-1]}: {checked[0]}")
+        valid.append(ValidRecord({**checked.values, "id": values["id"]}, checked.identity))
+    return valid
+
+
 async def _load_records(
-    engines: Mapping[Store, AsyncEngine],
-    store: Store,
-    table: str,
-    columns: Sequence[str],
-    batch: Batch,
-    world: World,
+    engines: Mapping[Store, AsyncEngine], kind: "RecordKind", records: list[ValidRecord]
 ) -> int:
-    """Load one batch of records into their store, link them, and count the unmatched."""
-    async with _bulk(engines[store]) as connection:
-        await _copy(connection, store, table, columns, batch.rows)
-    async with _bulk(engines[Store.CORE]) as connection:
-        outcomes = await _link(connection, RecordStore(store.value), batch.links, world)
-    return sum(1 for outcome in outcomes if not outcome.linked)
+    """Write one batch through the record writer (which matches it); count the unmatched."""
+    results = await write_records(engines, kind.writes, Writer(kind.source, bulk=True), records)
+    return sum(1 for result in results if result.match is not None and not result.match.linked)
 
 
 @dataclass
@@ -1732,25 +1777,38 @@ async def _pipeline(
 
 @dataclass(frozen=True)
 class RecordKind:
-    """How one record store's records are generated, loaded and reported."""
+    """How one record store's records are generated, checked, written and reported."""
 
-    store: Store
-    table: str
+    writes: records.RecordKind
+    source: str
     columns: Sequence[str]
     label: str
     random_stream: str
     chunk: Callable[[random.Random, str, Sequence[Person], World], Batch]
+    build: Callable[[dict[str, Any]], VaccinationInput | SampleInput]
+    validate: Callable[..., ValidRecord | list[Problem]]
 
 
 VACCINATIONS = RecordKind(
-    Store.IMMUNIZATION,
-    "vaccination_records",
+    records.VACCINATIONS,
+    VACCINATION_SOURCE,
     VACCINATION_COLUMNS,
     "vaccination records",
     "vaccinations",
     _vaccination_chunk,
+    _vaccination_input,
+    validate_vaccination,
 )
-SAMPLES = RecordKind(Store.TESTING, "samples", SAMPLE_COLUMNS, "samples", "samples", _testing_chunk)
+SAMPLES = RecordKind(
+    records.SAMPLES,
+    TESTING_SOURCE,
+    SAMPLE_COLUMNS,
+    "samples",
+    "samples",
+    _testing_chunk,
+    _sample_input,
+    validate_sample,
+)
 
 
 async def _write_kind(
@@ -1759,23 +1817,25 @@ async def _write_kind(
     report: Progress,
     kind: RecordKind,
     demo: Batch,
+    catalog: Catalog,
 ) -> Written:
     """The demo citizen's records first, then everyone's, chunk by chunk."""
     written = Written()
 
-    def make(number: int) -> Batch:
+    def make(number: int) -> list[ValidRecord]:
         rng = _rng(world.seed, kind.random_stream, number)
-        return kind.chunk(rng, f"{number:04d}", _chunk(world, number), world)
+        batch = kind.chunk(rng, f"{number:04d}", _chunk(world, number), world)
+        return _checked(kind, batch, catalog)
 
-    async def load(batch: Batch) -> None:
-        unmatched = await _load_records(engines, kind.store, kind.table, kind.columns, batch, world)
-        written.add(len(batch.rows), unmatched)
+    async def load(batch: list[ValidRecord]) -> None:
+        unmatched = await _load_records(engines, kind, batch)
+        written.add(len(batch), unmatched)
 
-    async def load_chunk(number: int, batch: Batch) -> None:
+    async def load_chunk(number: int, batch: list[ValidRecord]) -> None:
         await load(batch)
         report(f"{kind.label} {written.rows} ({_citizens_done(number, world)})")
 
-    await load(demo)
+    await load(_checked(kind, demo, catalog))
     await _pipeline(make, _chunk_count(world), load_chunk)
     return written
 
@@ -1786,12 +1846,16 @@ async def _write_records(
     demo = _demo_vaccinations(_rng(world.seed, "demo-vaccinations"), world)
     if world.directory.match(demo.batch.links[-1].identity).linked:
         raise RuntimeError("the demo record meant for an operator matched automatically")
-    vaccinations = await _write_kind(engines, world, report, VACCINATIONS, demo.batch)
+    async with engines[Store.IMMUNIZATION].connect() as immunization:
+        vaccines = await load_catalog(immunization=immunization)
+    labs = frozenset(lab["code"] for lab in _labs())
+    catalog = Catalog(vaccines.vaccines, labs)
+    vaccinations = await _write_kind(engines, world, report, VACCINATIONS, demo.batch, catalog)
     # Counted unmatched when loaded; an operator links it right after.
     vaccinations.unmatched -= 1
     await _reconcile(engines[Store.CORE], demo.reconciled_record_id, world.demo.id)
     demo_samples = _demo_samples(_rng(world.seed, "demo-samples"), world)
-    samples = await _write_kind(engines, world, report, SAMPLES, demo_samples)
+    samples = await _write_kind(engines, world, report, SAMPLES, demo_samples, catalog)
     return vaccinations, samples
 
 

@@ -1,0 +1,1 @@
+"""Demo data: a realistic, deterministic population, written through the record writer."""
