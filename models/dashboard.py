@@ -149,7 +149,7 @@ _SAMPLES = """
            s.collection_site, s.result, s.resulted_at, l.name AS lab_name
     FROM testing.samples s
     LEFT OUTER JOIN testing.labs l ON l.code = s.lab_code
-    WHERE s.id = ANY($1::uuid[])
+    WHERE s.id = ANY($1::uuid[]) AND s.status = 'VALID'
 """
 
 
