@@ -955,6 +955,8 @@ _PRIMARY_INTERVAL = {
 }
 FIRST_DOSES_FROM = date(2021, 3, 8)
 TEENS_FIRST_DOSES_FROM = date(2021, 10, 25)
+# Abdala reached Vietnam in September 2021 (authorised in Cuba that July).
+ABDALA_FIRST_DOSES_FROM = date(2021, 9, 20)
 LAST_DOSE_DAY = date(2022, 12, 31)
 
 
@@ -968,6 +970,8 @@ def _dose_plan(rng: random.Random, person: Person) -> list[tuple[str, date]]:
     else:
         series = _PRIMARY_SERIES(rng)
         day = FIRST_DOSES_FROM + timedelta(days=int(rng.triangular(0, 298, 150)))
+        if series[0] == ABDALA:
+            day = max(day, ABDALA_FIRST_DOSES_FROM)
     vaccines = list(series[:wanted])
     vaccines += [_BOOSTER(rng) for _ in range(min(wanted - len(series), 2))]
     plan: list[tuple[str, date]] = []
