@@ -151,6 +151,7 @@ async def upsert_links(core: AsyncConnection, rows: Sequence[dict[str, object]])
         columns=list(_LINK_COLUMNS),
         records=[tuple(row[c] for c in _LINK_COLUMNS) for row in rows],
     )
+    await core.execute(sa.text(f"ANALYZE {_STAGED_LINKS}"))
     await core.execute(_UPSERT_STAGED_LINKS)
 
 

@@ -256,6 +256,9 @@ async def _store_versions(
         for item in items
     ]
     await _copy(connection, kind.staging, _staged_columns(kind), rows)
+    # Planner statistics for the batch: without them it guesses a handful of rows and joins
+    # the staged batch to the upsert's results by nested loops.
+    await connection.execute(sa.text(f"ANALYZE {kind.staging}"))
     found = (await connection.execute(sa.text(_upsert(kind)))).all()
     stored = {item: (record_id, Outcome(outcome)) for item, record_id, outcome in found}
     missing = [item for item, (record_id, _) in stored.items() if record_id is None]
