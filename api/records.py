@@ -18,6 +18,7 @@ import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import ApiError, ErrorCode, StoreUnavailable
+from api.reconciliation import RecordKind as RecordKindName
 from api.testing import TestResult, test_result_from_row
 from api.user_errors import UserError, UserErrorCode, user_error
 from api.vaccination import Vaccination, vaccinations_from_rows
@@ -58,12 +59,6 @@ class RecordWriteStatus(Enum):
     UNCHANGED = "UNCHANGED"
     STALE = "STALE"
     VOIDED = "VOIDED"
-
-
-@strawberry.enum(name="RecordKind")
-class RecordKindName(Enum):
-    VACCINATION = "VACCINATION"
-    TEST_RESULT = "TEST_RESULT"
 
 
 _IDENTIFIERS_HELP = (

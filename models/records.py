@@ -32,6 +32,7 @@ from models.audit import Actor, AuditAction, record
 from models.base import RecordStatus, any_of, utcnow
 from models.link import OCCURRED_AT_COLUMN, LinkStatus, RecordLink, RecordStore
 from models.matching import MatchOutcome, RecordToLink, link_records
+from models.notify import Channel, Notice, publish_many
 from models.record_validation import Problem, ValidRecord
 from models.stores import Store
 from models.testing import Sample
@@ -303,11 +304,9 @@ async def _unlinked(
 async def publish_linked_test_results(
     core: AsyncConnection, linked: Sequence[tuple[uuid.UUID, uuid.UUID]]
 ) -> None:
-    """Hook for live test results: (citizen, sample) pairs whose result was just written
-    and linked, called inside the core transaction that stores the links.
-
-    Live delivery (LISTEN/NOTIFY) is not wired yet; this is the one place to do it.
-    """
+    """(citizen, sample) pairs whose result was just written and linked, published inside the
+    core transaction that stores the links: subscribers hear of it once it commits."""
+    await publish_many(core, Channel.TEST_RESULTS, [Notice(c, r) for c, r in linked])
 
 
 async def _audit_writes(
