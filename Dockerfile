@@ -15,6 +15,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HEALTHGRAPH_DATA_DIR=/app/data \
     HEALTHGRAPH_GRAPHIQL_ASSETS_DIR=/app/graphiql/node_modules
 
+# Posters render to PNG and PDF through libcairo, with a font that has Vietnamese.
+RUN apt-get update && apt-get install -y --no-install-recommends libcairo2 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system healthgraph && useradd --system --gid healthgraph --home /app healthgraph
 
 WORKDIR /app

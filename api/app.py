@@ -4,6 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,24 +18,29 @@ from api.graphiql import GraphiQLAssets
 from api.graphql_app import HealthGraphQL
 from api.metrics import MetricsMiddleware, metrics
 from api.request_limits import RequestLimits
+from api.retention import keeping_partitions_current
+from api.venue import venue_qr_svg
+from auth.qr import QrSigner
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
-from models.checkin import current_partition_months, ensure_partitions
+from models.checkin import ensure_partitions
 from models.config import Settings, get_settings
 from models.migration import StoreNotMigrated, check_migrated
 from models.notify import Broker
+from models.retention import months_needed
 from models.stores import Engines, Store, StoreUrls, is_unavailable, redact, resolve_urls
 
 log = logging.getLogger("healthgraph")
 
 
-async def _check_store(engines: Engines, store: Store) -> None:
+async def _check_store(engines: Engines, store: Store, settings: Settings) -> None:
     """Refuse to serve an unmigrated store; a store that is down only gets a warning."""
     try:
         async with engines[store].begin() as connection:
             await check_migrated(store, connection)
             if store is Store.CORE:
-                await ensure_partitions(connection, current_partition_months())
+                months = months_needed(datetime.now(UTC), settings.check_in_retention_days)
+                await ensure_partitions(connection, months)
     except StoreNotMigrated:
         raise
     except Exception as error:
@@ -45,8 +51,8 @@ async def _check_store(engines: Engines, store: Store) -> None:
         )
 
 
-async def check_stores(engines: Engines) -> None:
-    await asyncio.gather(*(_check_store(engines, store) for store in Store))
+async def check_stores(engines: Engines, settings: Settings) -> None:
+    await asyncio.gather(*(_check_store(engines, store, settings) for store in Store))
 
 
 async def _store_state(engines: Engines, store: Store) -> str:
@@ -88,17 +94,19 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
         engines = Engines(urls or resolve_urls(settings), settings)
         broker = Broker(engines.urls[Store.CORE], connect_timeout=settings.store_connect_timeout)
         try:
-            await check_stores(engines)
+            await check_stores(engines, settings)
             issuer = TokenIssuer.from_settings(settings)
             services = Services(
                 engines=engines,
                 issuer=issuer,
                 settings=settings,
+                qr=QrSigner.from_settings(settings),
                 sign_in=SignIn.from_settings(engines[Store.CORE], issuer, settings),
                 broker=broker,
             )
             app.state.services = services
-            yield
+            async with keeping_partitions_current(engines[Store.CORE], settings):
+                yield
         finally:
             await broker.close()
             await engines.dispose()
@@ -114,6 +122,7 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
             Route("/metrics", metrics),
             Route("/.well-known/jwks.json", jwks),
             Mount("/graphiql", app=GraphiQLAssets(settings.graphiql_assets_dir)),
+            Route("/venues/{code}/qr.svg", venue_qr_svg),
         ],
         middleware=[
             Middleware(MetricsMiddleware),

@@ -11,6 +11,7 @@ from strawberry import relay
 from api.nodes import load_nodes
 from api.venue import Venue, venue_from_row
 from models.checkin import CheckInMethod as CheckInMethodEnum
+from models.retention import deletes_at
 
 strawberry.enum(CheckInMethodEnum, name="CheckInMethod")
 
@@ -20,7 +21,9 @@ class HealthDeclaration:
     fever: bool | None
     cough: bool | None
     shortness_of_breath: bool | None
+    loss_of_taste_or_smell: bool | None
     contact_with_case: bool | None
+    travelled_last_14_days: bool | None
     travelled_from: str | None
 
 
@@ -31,6 +34,15 @@ class CheckIn(relay.Node):
     method: CheckInMethodEnum
     venue: Venue
     health_declaration: HealthDeclaration | None
+
+    @strawberry.field(
+        description="When retention deletes this check-in (at the latest, the next "
+        "maintenance run after it)."
+    )
+    def deletes_at(self, info: strawberry.Info) -> dt.datetime:
+        return deletes_at(
+            self.checked_in_at, info.context.services.settings.check_in_retention_days
+        )
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -52,7 +64,9 @@ def declaration_from_json(answers: dict[str, Any] | None) -> HealthDeclaration |
         fever=answers.get("fever"),
         cough=answers.get("cough"),
         shortness_of_breath=answers.get("shortnessOfBreath"),
+        loss_of_taste_or_smell=answers.get("lossOfTasteOrSmell"),
         contact_with_case=answers.get("contactWithCase"),
+        travelled_last_14_days=answers.get("travelledLast14Days"),
         travelled_from=answers.get("travelledFrom"),
     )
 

@@ -18,6 +18,7 @@ from api.errors import ApiError, StoreUnavailable, not_visible
 from api.exposure_alert import ExposureAlert, my_exposure_alerts
 from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
+from api.personal_card import PersonalQr, personal_qr_field
 from api.profile import Profile, profile_from
 from api.record_issue import RecordIssueConnection, my_record_issues
 from api.testing import TestResultConnection, pools_of, test_result_from_row
@@ -96,6 +97,8 @@ class Citizen(relay.Node):
             check_in_from_row,
             has_previous=key.after_at is not None,
         )
+
+    personal_qr: PersonalQr | None = personal_qr_field
 
     @strawberry.field(
         description="Your name, claimed and verified identity.", permission_classes=[IsCitizen]

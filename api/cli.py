@@ -1,4 +1,5 @@
-"""The `healthgraph` program: serve, migrate, seed, token, export-schema, partner, import."""
+"""The `healthgraph` program: serve, migrate, seed, token, export-schema, partner, import,
+venue, retention."""
 
 import argparse
 import asyncio
@@ -199,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     from api.record_import import add_import_commands
 
     add_import_commands(commands, _with_stores)
+    from api.retention import add_retention_commands
+    from api.venue_cli import add_venue_commands
+
+    add_venue_commands(commands, _with_stores)
+    add_retention_commands(commands, _with_stores)
     return parser
 
 

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 from api.loaders import Access, Loaders
 from auth.connection import ConnectedCitizen
 from auth.principal import Principal, authenticate
+from auth.qr import QrSigner
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
 from models.config import Settings
@@ -24,6 +25,7 @@ class Services:
     engines: Engines
     issuer: TokenIssuer
     settings: Settings
+    qr: QrSigner
     sign_in: SignIn | None = None
     # Fans change notices out to this process's live subscriptions.
     broker: Broker | None = None

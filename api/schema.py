@@ -13,12 +13,14 @@ from api.auth import (
     verify_otp,
 )
 from api.checkin import CheckIn
+from api.checkin_capture import check_in, delete_check_ins, staff_check_in, staff_check_ins
 from api.citizen import Citizen, citizen, me
 from api.consent import grant_consent, revoke_consent
 from api.errors import PublicErrors
 from api.exposure import Exposure, exposures
 from api.exposure_alert import mark_case
 from api.limits import DocumentLimits
+from api.personal_card import issue_personal_qr, renew_personal_qr
 from api.plans import PlannedSchema
 from api.profile import update_my_profile, verify_identity
 from api.reconciliation import resolve_unmatched, unmatched_records
@@ -26,7 +28,7 @@ from api.record_issue import answer_record_issue, record_issues, report_record_i
 from api.records import record_test_result, record_vaccination, void_record
 from api.testing import TestResult, test_result_updated
 from api.vaccination import Vaccination, Vaccine, resolve_vaccines
-from api.venue import Venue, resolve_venue
+from api.venue import Venue, close_venue, register_venue, resolve_venue
 from auth.permissions import IsCitizen
 
 
@@ -74,6 +76,14 @@ class Mutation:
     resolve_unmatched = resolve_unmatched
     report_record_issue = report_record_issue
     answer_record_issue = answer_record_issue
+    check_in = check_in
+    staff_check_in = staff_check_in
+    staff_check_ins = staff_check_ins
+    delete_check_ins = delete_check_ins
+    register_venue = register_venue
+    close_venue = close_venue
+    renew_personal_qr = renew_personal_qr
+    issue_personal_qr = issue_personal_qr
 
     record_vaccination = record_vaccination
     record_test_result = record_test_result

@@ -4,12 +4,16 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import SecretStr
+
+from models.config import Environment, Settings
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,24 @@ def load_keys(keys_dir: Path, *, create: bool) -> list[SigningKey]:
             raise FileNotFoundError(f"no ES256 signing key (*.pem) in {keys_dir}")
         keys = [generate_key(keys_dir)]
     return keys
+
+
+def service_secret(
+    settings: Settings, configured: SecretStr | None, file_name: str, variable: str
+) -> bytes:
+    """A symmetric secret from its setting; in development, one generated once under the
+    data dir so that every worker process shares it."""
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    if settings.env is not Environment.DEVELOPMENT:
+        raise RuntimeError(f"set {variable} (at least 16 characters) in production")
+    path = settings.data_dir / file_name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_bytes().strip()

@@ -2,12 +2,11 @@
 
 import hashlib
 import hmac
-import os
 import secrets
 import uuid
-from pathlib import Path
 
-from models.config import Environment, Settings
+from auth.keys import service_secret
+from models.config import Settings
 
 CODE_LENGTH = 6
 
@@ -33,24 +32,6 @@ class CodeHasher:
         return hmac.compare_digest(self.hash(challenge_id, code), stored)
 
 
-def _secret_file(settings: Settings) -> Path:
-    return settings.data_dir / "otp-secret"
-
-
 def load_pepper(settings: Settings) -> bytes:
-    """HEALTHGRAPH_OTP_SECRET; in development, a secret generated once under the data dir
-    so that every worker process shares it."""
-    if settings.otp_secret is not None:
-        return settings.otp_secret.get_secret_value().encode()
-    if settings.env is not Environment.DEVELOPMENT:
-        raise RuntimeError("set HEALTHGRAPH_OTP_SECRET (at least 16 characters) in production")
-    path = _secret_file(settings)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_bytes().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-    return path.read_bytes().strip()
+    """HEALTHGRAPH_OTP_SECRET; in development, a secret generated once under the data dir."""
+    return service_secret(settings, settings.otp_secret, "otp-secret", "HEALTHGRAPH_OTP_SECRET")

@@ -118,6 +118,12 @@ class MarksCases(_HoldsScope):
     scope = Scope.EXPOSURES_AUTHORITY
 
 
+class OperatesVenues(_HoldsScope):
+    """A venue operator (its own venues are checked where they are loaded)."""
+
+    scope = Scope.CHECKINS_STAFF
+
+
 class Reconciles(_PrincipalPermission):
     """A province operator: the `reconcile` scope, for one province."""
 

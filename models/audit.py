@@ -32,6 +32,8 @@ class AuditAction(StrEnum):
     ANSWER = "ANSWER"
     # A partner wrote or voided a record that is linked to the citizen.
     WRITE = "WRITE"
+    # A province operator printed a personal QR card for the citizen.
+    ISSUE_CARD = "ISSUE_CARD"
 
 
 class AuditEntry(CoreTable, table=True):

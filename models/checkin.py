@@ -2,16 +2,18 @@
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from models.base import CoreTable, PageKey, utcnow
+from models.venue import Venue
 
 
 class CheckInMethod(StrEnum):
@@ -161,7 +163,8 @@ _PAGES = sa.text(
     SELECT k.ord, c.id, c.checked_in_at, c.method, c.declaration,
            v.id AS venue_id, v.code AS venue_code, v.name AS venue_name,
            v.kind AS venue_kind, v.province_code AS venue_province_code,
-           v.address AS venue_address
+           v.district AS venue_district, v.address AS venue_address,
+           v.closed_at AS venue_closed_at
     FROM unnest(CAST(:citizens AS uuid[]), CAST(:after_ats AS timestamptz[]),
                 CAST(:after_ids AS uuid[]), CAST(:limits AS int[]))
          WITH ORDINALITY AS k(citizen_id, after_at, after_id, lim, ord)
@@ -203,9 +206,230 @@ async def check_ins_by_ids(core: AsyncConnection, ids: Sequence[uuid.UUID]) -> l
         SELECT c.id, c.citizen_id, c.checked_in_at, c.method, c.declaration,
                v.id AS venue_id, v.code AS venue_code, v.name AS venue_name,
                v.kind AS venue_kind, v.province_code AS venue_province_code,
-               v.address AS venue_address
+               v.district AS venue_district, v.address AS venue_address,
+               v.closed_at AS venue_closed_at
         FROM core.check_ins c JOIN core.venues v ON v.id = c.venue_id
         WHERE c.id = ANY(CAST(:ids AS uuid[]))
         """
     )
     return list((await core.execute(query, {"ids": list(ids)})).all())
+
+
+# Capture
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One scan to record: who (a citizen, or an insurance number no citizen has verified
+    yet), where, when, and what they declared."""
+
+    venue_id: uuid.UUID
+    at: datetime
+    method: CheckInMethod
+    citizen_id: uuid.UUID | None = None
+    insurance_number: str | None = None
+    declaration: dict[str, Any] | None = None
+    trip_id: str | None = None
+    operator_id: uuid.UUID | None = None
+
+    def subject(self) -> str:
+        return f"citizen:{self.citizen_id}" if self.citizen_id else f"bhyt:{self.insurance_number}"
+
+
+@dataclass(frozen=True)
+class Captured:
+    id: uuid.UUID
+    checked_in_at: datetime
+    citizen_id: uuid.UUID | None
+    # False when the scan joined a check-in made within the dedupe window.
+    new: bool
+
+
+_check_ins = CheckIn.__table__
+
+
+def _same_subject(scan: Scan) -> sa.ColumnElement[bool]:
+    if scan.citizen_id is not None:
+        return _check_ins.c.citizen_id == scan.citizen_id
+    return sa.and_(
+        _check_ins.c.citizen_id.is_(None), _check_ins.c.insurance_number == scan.insurance_number
+    )
+
+
+async def capture(core: AsyncConnection, scan: Scan, window: timedelta) -> Captured:
+    """Record the scan, or find the check-in of the same person at the same venue less than
+    `window` away (either side: offline scans arrive late and out of order). Run inside the
+    caller's transaction: an advisory lock on (person, venue) makes concurrent scans of one
+    person at one venue take turns, so two at the same instant still give one check-in."""
+    if scan.citizen_id is None and scan.insurance_number is None:
+        raise ValueError("a scan names a citizen or an insurance number")
+    lock_key = f"check-in:{scan.subject()}:{scan.venue_id}"
+    await core.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": lock_key}
+    )
+    distance = sa.func.abs(sa.extract("epoch", _check_ins.c.checked_in_at - scan.at))
+    existing = (
+        await core.execute(
+            sa.select(_check_ins.c.id, _check_ins.c.checked_in_at, _check_ins.c.citizen_id)
+            .where(
+                _check_ins.c.venue_id == scan.venue_id,
+                _same_subject(scan),
+                _check_ins.c.checked_in_at > scan.at - window,
+                _check_ins.c.checked_in_at < scan.at + window,
+            )
+            .order_by(distance)
+            .limit(1)
+        )
+    ).first()
+    if existing is not None:
+        return Captured(existing.id, existing.checked_in_at, existing.citizen_id, new=False)
+    check_in_id = uuid.uuid4()
+    await core.execute(
+        sa.insert(_check_ins).values(
+            id=check_in_id,
+            checked_in_at=scan.at,
+            citizen_id=scan.citizen_id,
+            venue_id=scan.venue_id,
+            method=scan.method.value,
+            declaration=scan.declaration,
+            insurance_number=scan.insurance_number,
+            trip_id=scan.trip_id,
+            operator_id=scan.operator_id,
+            created_at=utcnow(),
+        )
+    )
+    return Captured(check_in_id, scan.at, scan.citizen_id, new=True)
+
+
+async def link_unlinked_check_ins(
+    core: AsyncConnection, citizen_id: uuid.UUID, insurance_numbers: Sequence[str]
+) -> int:
+    """Give the citizen the staff check-ins made under insurance numbers just verified as
+    theirs; returns how many."""
+    if not insurance_numbers:
+        return 0
+    result = await core.execute(
+        sa.update(_check_ins)
+        .where(
+            _check_ins.c.citizen_id.is_(None),
+            _check_ins.c.insurance_number.in_(list(insurance_numbers)),
+        )
+        .values(citizen_id=citizen_id)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_check_ins(
+    core: AsyncConnection, citizen_id: uuid.UUID, ids: Sequence[uuid.UUID] | None
+) -> list[sa.Row[Any]]:
+    """Delete the citizen's check-ins with these IDs (all of them when ids is None); the
+    deleted ones, with their venue, oldest first."""
+    venues = Venue.__table__
+    statement = (
+        sa.delete(_check_ins)
+        .where(_check_ins.c.citizen_id == citizen_id, _check_ins.c.venue_id == venues.c.id)
+        .returning(
+            _check_ins.c.id,
+            _check_ins.c.checked_in_at,
+            venues.c.code.label("venue_code"),
+            venues.c.name.label("venue_name"),
+        )
+    )
+    if ids is not None:
+        statement = statement.where(_check_ins.c.id.in_(list(ids)))
+    rows: list[sa.Row[Any]] = list((await core.execute(statement)).all())
+    return sorted(rows, key=lambda row: (row.checked_in_at, row.id))
+
+
+# Offline scanners
+
+
+async def claim_client_id(
+    core: AsyncConnection, operator_id: uuid.UUID, client_id: str, scanned_at: datetime
+) -> sa.Row[Any] | None:
+    """Remember the device's ID for this scan; None when new, else the scan sent before."""
+    scans = StaffScan.__table__
+    inserted = (
+        await core.execute(
+            insert(scans)
+            .values(
+                operator_id=operator_id,
+                client_id=client_id,
+                scanned_at=scanned_at,
+                received_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=[scans.c.operator_id, scans.c.client_id])
+            .returning(scans.c.client_id)
+        )
+    ).first()
+    if inserted is not None:
+        return None
+    return (
+        await core.execute(
+            sa.select(scans).where(
+                scans.c.operator_id == operator_id, scans.c.client_id == client_id
+            )
+        )
+    ).first()
+
+
+async def settle_client_id(
+    core: AsyncConnection, operator_id: uuid.UUID, client_id: str, check_in_id: uuid.UUID
+) -> None:
+    scans = StaffScan.__table__
+    await core.execute(
+        sa.update(scans)
+        .where(scans.c.operator_id == operator_id, scans.c.client_id == client_id)
+        .values(check_in_id=check_in_id)
+    )
+
+
+async def receipt_of(core: AsyncConnection, check_in_id: uuid.UUID) -> sa.Row[Any] | None:
+    """A check-in with its venue, as venue staff may see it (whether linked, not to whom)."""
+    venues = Venue.__table__
+    query = (
+        sa.select(
+            _check_ins.c.id,
+            _check_ins.c.checked_in_at,
+            (_check_ins.c.citizen_id.is_not(None)).label("linked"),
+            venues.c.code.label("venue_code"),
+            venues.c.name.label("venue_name"),
+        )
+        .join(venues, venues.c.id == _check_ins.c.venue_id)
+        .where(_check_ins.c.id == check_in_id)
+    )
+    return (await core.execute(query)).first()
+
+
+# Personal QR cards
+
+
+async def live_card(core: AsyncConnection, citizen_id: uuid.UUID) -> sa.Row[Any] | None:
+    cards = PersonalCard.__table__
+    query = sa.select(cards).where(cards.c.citizen_id == citizen_id, cards.c.revoked_at.is_(None))
+    return (await core.execute(query)).first()
+
+
+async def issue_card(
+    core: AsyncConnection, citizen_id: uuid.UUID, serial: str, issued_by: str
+) -> sa.Row[Any]:
+    """A new card for the citizen; the one they had stops working."""
+    cards = PersonalCard.__table__
+    now = utcnow()
+    await core.execute(
+        sa.update(cards)
+        .where(cards.c.citizen_id == citizen_id, cards.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return (
+        await core.execute(
+            sa.insert(cards)
+            .values(serial=serial, citizen_id=citizen_id, issued_at=now, issued_by=issued_by[:100])
+            .returning(cards)
+        )
+    ).one()
+
+
+async def card_by_serial(core: AsyncConnection, serial: str) -> sa.Row[Any] | None:
+    cards = PersonalCard.__table__
+    return (await core.execute(sa.select(cards).where(cards.c.serial == serial))).first()

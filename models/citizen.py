@@ -69,3 +69,14 @@ async def citizens_by_ids(core: AsyncConnection, ids: Sequence[uuid.UUID]) -> li
 async def citizen_id_by_phone(core: AsyncConnection, phone: str) -> uuid.UUID | None:
     table = Citizen.__table__
     return (await core.execute(sa.select(table.c.id).where(table.c.phone == phone))).scalar()
+
+
+async def holder_of_verified(
+    core: AsyncConnection, kind: IdentifierKind, value: str
+) -> uuid.UUID | None:
+    """The one citizen holding this identifier verified, if any."""
+    table = CitizenIdentifier.__table__
+    query = sa.select(table.c.citizen_id).where(
+        table.c.kind == kind.value, table.c.value == value, table.c.verified.is_(True)
+    )
+    return (await core.execute(query)).scalar()

@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     sms_gateway_token: SecretStr | None = None
     sms_sender_name: str | None = None
 
+    # Check-ins. A second scan of the same person at the same venue within the window is
+    # the same check-in; check-ins go with their monthly partition once every one in it is
+    # older than the retention period, and scans older than it are refused.
+    check_in_dedupe_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    check_in_retention_days: int = Field(default=30, ge=1)
+    # How often (seconds) each running process keeps the partitions current (creates the
+    # months ahead, drops the expired ones).
+    check_in_maintenance_seconds: float = Field(default=3600, gt=0)
+    # Key of the signatures on venue and personal QR codes: at least 16 characters, the same
+    # in every process. Changing it voids every printed code. Required in production.
+    qr_secret: SecretStr | None = None
+
     @field_validator("core_database_url", "immunization_database_url", "testing_database_url")
     @classmethod
     def _plain_postgres_url(cls, value: str | None) -> str | None:

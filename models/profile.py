@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from models.base import CoreTable, utcnow
+from models.checkin import link_unlinked_check_ins
 from models.citizen import Citizen, CitizenIdentifier
 from models.identifiers import IdentifierKind
 
@@ -235,6 +236,9 @@ async def mark_verified(
                 )
         except IntegrityError as error:
             raise AlreadyVerifiedElsewhere(kind) from error
+    await link_unlinked_check_ins(
+        core, citizen_id, [value for kind, value in identifiers if kind is IdentifierKind.BHYT]
+    )
     if date_of_birth is not None:
         citizens = Citizen.__table__
         await core.execute(

@@ -440,6 +440,9 @@ class Given:
         kind: VenueKind = VenueKind.RESTAURANT,
         name: str = "Quán Phở Hà",
         province_code: str = "24",
+        *,
+        operator_id: uuid.UUID | None = None,
+        closed: bool = False,
     ) -> uuid.UUID:
         venue_id = uuid.uuid4()
         await self._insert(
@@ -453,11 +456,26 @@ class Given:
                     "kind": kind.value,
                     "province_code": province_code,
                     "address": None,
+                    "operator_id": operator_id,
                     "created_at": datetime.now(UTC),
+                    "closed_at": datetime.now(UTC) if closed else None,
                 }
             ],
         )
         return venue_id
+
+    async def venue_code(self, venue_id: uuid.UUID) -> str:
+        table = Venue.__table__
+        async with self.engines[Store.CORE].connect() as core:
+            code = await core.scalar(sa.select(table.c.code).where(table.c.id == venue_id))
+        return str(code)
+
+    async def check_in_rows(self, **where: Any) -> list[Any]:
+        """Every check-in (all columns) matching the column values given."""
+        table = CheckIn.__table__
+        query = sa.select(table).where(*(table.c[name] == value for name, value in where.items()))
+        async with self.engines[Store.CORE].connect() as core:
+            return list((await core.execute(query.order_by(table.c.checked_in_at))).all())
 
     async def check_ins(
         self,
@@ -519,6 +537,14 @@ class Given:
 @pytest.fixture
 def given(engines: Engines) -> Given:
     return Given(engines)
+
+
+@pytest.fixture(scope="session")
+def qr(settings: Settings) -> Any:
+    """The signer of venue and personal QR codes, as the app under test has it."""
+    from auth.qr import QrSigner
+
+    return QrSigner.from_settings(settings)
 
 
 @pytest.fixture
