@@ -337,7 +337,7 @@ async def delete_check_ins(
     )
     if ids is not None:
         statement = statement.where(_check_ins.c.id.in_(list(ids)))
-    rows: list[sa.Row[Any]] = list((await core.execute(statement)).all())
+    rows: list[Any] = list((await core.execute(statement)).all())
     return sorted(rows, key=lambda row: (row.checked_in_at, row.id))
 
 

@@ -88,7 +88,8 @@ async def raise_alerts(
 _ALERT_COLUMNS = """
     a.id, a.citizen_id, a.exposed_at, a.raised_at,
     v.code AS venue_code, v.name AS venue_name, v.kind AS venue_kind,
-    v.province_code AS venue_province_code, v.address AS venue_address
+    v.province_code AS venue_province_code, v.district AS venue_district,
+    v.address AS venue_address, v.closed_at AS venue_closed_at
 """
 
 
