@@ -8,6 +8,7 @@ SCHEMA_QUERY = {"query": "{ __schema { queryType { name } } }"}
 PRODUCTION = {
     "env": Environment.PRODUCTION,
     "otp_secret": SecretStr("a-production-secret-of-some-length"),
+    "qr_secret": SecretStr("another-production-secret-of-some-length"),
     "sms_gateway_url": "http://127.0.0.1:9/never-called",
 }
 
