@@ -13,12 +13,11 @@ from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
-from api.stores import fetching, reading
 from auth.principal import CitizenPrincipal, PartnerPrincipal, Principal
 from auth.scopes import Section, sections_opened_by
 from models.audit import Actor, AuditAction, record
 from models.consent import consented_scopes
-from models.stores import Engines, Store
+from models.stores import Engines, Store, fetching, reading
 
 
 class Access:

@@ -6,22 +6,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.context import Services
 from api.graphiql import GraphiQLAssets
 from api.graphql_app import HealthGraphQL
-from api.metrics import MetricsMiddleware, metrics
+from api.metrics import forget_process, metrics, watch_pools
+from api.observe import ObserveRequests, StoreTelemetry
 from api.request_limits import RequestLimits
 from api.retention import keeping_partitions_current
+from api.tracing import tracer_of, tracer_provider
 from api.venue import venue_qr_svg
 from auth.qr import QrSigner
 from auth.signin import SignIn
+from auth.sms import sign_in_settings_check
 from auth.tokens import TokenIssuer
 from models.checkin import ensure_partitions
 from models.config import Settings, get_settings
@@ -55,9 +60,13 @@ async def check_stores(engines: Engines, settings: Settings) -> None:
     await asyncio.gather(*(_check_store(engines, store, settings) for store in Store))
 
 
+READINESS_TIMEOUT = 2.0
+
+
 async def _store_state(engines: Engines, store: Store) -> str:
     try:
-        await asyncio.wait_for(engines.ping(store), timeout=2)
+        async with asyncio.timeout(READINESS_TIMEOUT):
+            await engines.ping(store)
     except Exception as error:
         log.warning("readiness: %s store down: %s", store.value, error.__class__.__name__)
         return "unavailable"
@@ -84,15 +93,52 @@ async def jwks(request: Request) -> JSONResponse:
     return JSONResponse(issuer.jwks(), headers={"cache-control": "public, max-age=300"})
 
 
-def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) -> Starlette:
+def _middleware(settings: Settings) -> list[Middleware]:
+    # Outermost, so that every request, a refused one too, is logged and counted.
+    middleware = [Middleware(ObserveRequests, access_log=settings.access_log)]
+    if settings.trusted_proxies:
+        # X-Forwarded-For is believed only from the proxies listed in the settings.
+        middleware.append(
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+        )
+    return [
+        *middleware,
+        # Outside the limits, so that a browser can read a refusal too.
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["retry-after", "x-request-id"],
+            max_age=600,
+        ),
+        Middleware(
+            RequestLimits,
+            max_body_bytes=settings.max_body_bytes,
+            timeout_seconds=settings.request_timeout_seconds,
+        ),
+    ]
+
+
+def create_app(
+    settings: Settings | None = None,
+    urls: StoreUrls | None = None,
+    span_exporter: SpanExporter | None = None,
+) -> Starlette:
+    """`span_exporter` turns tracing on with that exporter, whatever the settings say."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sign_in_settings_check(settings)
+        provider = tracer_provider(settings, span_exporter)
+        tracer = tracer_of(provider)
         if not settings.graphiql_assets_dir.is_dir():
             log.warning("GraphiQL's assets are not installed: run `npm ci` in graphiql/")
         engines = Engines(urls or resolve_urls(settings), settings)
         broker = Broker(engines.urls[Store.CORE], connect_timeout=settings.store_connect_timeout)
+        engines.observer = StoreTelemetry(tracer)
+        watch_pools(engines)
         try:
             await check_stores(engines, settings)
             issuer = TokenIssuer.from_settings(settings)
@@ -103,6 +149,7 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
                 qr=QrSigner.from_settings(settings),
                 sign_in=SignIn.from_settings(engines[Store.CORE], issuer, settings),
                 broker=broker,
+                tracer=tracer,
             )
             app.state.services = services
             async with keeping_partitions_current(engines[Store.CORE], settings):
@@ -110,6 +157,9 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
         finally:
             await broker.close()
             await engines.dispose()
+            if provider is not None:
+                provider.shutdown()
+            forget_process()
 
     graphql = HealthGraphQL()
     return Starlette(
@@ -124,22 +174,6 @@ def create_app(settings: Settings | None = None, urls: StoreUrls | None = None) 
             Mount("/graphiql", app=GraphiQLAssets(settings.graphiql_assets_dir)),
             Route("/venues/{code}/qr.svg", venue_qr_svg),
         ],
-        middleware=[
-            Middleware(MetricsMiddleware),
-            # Outside the limits, so that a browser can read a refusal too.
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_allowed_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
-                expose_headers=["retry-after", "x-request-id"],
-                max_age=600,
-            ),
-            Middleware(
-                RequestLimits,
-                max_body_bytes=settings.max_body_bytes,
-                timeout_seconds=settings.request_timeout_seconds,
-            ),
-        ],
+        middleware=_middleware(settings),
         lifespan=lifespan,
     )

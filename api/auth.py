@@ -7,12 +7,12 @@ from contextlib import contextmanager
 import strawberry
 from strawberry import relay
 
-from api.errors import ApiError, ErrorCode, StoreUnavailable
+from api.errors import ApiError, ErrorCode
 from api.user_errors import UserError, user_error
 from auth.otp import CODE_LENGTH
 from auth.signin import RateLimited, Session, SignIn, SignInRefused
 from models.identifiers import mask_phone
-from models.stores import is_unavailable
+from models.stores import Store, StoreUnavailable, is_unavailable
 
 
 @strawberry.type
@@ -75,7 +75,7 @@ def _core_store() -> Iterator[None]:
         yield
     except Exception as error:
         if is_unavailable(error):
-            raise StoreUnavailable("core") from error
+            raise StoreUnavailable(Store.CORE) from error
         raise
 
 

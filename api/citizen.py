@@ -14,7 +14,7 @@ from api.audit import ACCESS_LOG_CURSOR, AccessLogConnection, access_log_entry_f
 from api.checkin import CheckInConnection, check_in_from_row
 from api.connections import build_connection
 from api.consent import Consent, consent_from_row
-from api.errors import ApiError, StoreUnavailable, not_visible
+from api.errors import ApiError, not_visible
 from api.exposure_alert import ExposureAlert, my_exposure_alerts
 from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
@@ -37,6 +37,7 @@ from auth.permissions import (
 )
 from models.base import PageKey
 from models.identifiers import mask_phone
+from models.stores import StoreUnavailable
 
 TEST_CURSOR = "test"
 CHECK_IN_CURSOR = "checkin"

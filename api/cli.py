@@ -5,12 +5,21 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
+import socket
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from api.logs import configure_logging
 from models.config import Settings, get_settings
 from models.stores import StoreUrls, redact, resolve_urls
+
+if TYPE_CHECKING:
+    from models.stores import Engines
 
 SCHEMA_FILE = Path("schema.graphql")
 log = logging.getLogger("healthgraph")
@@ -46,13 +55,30 @@ async def _seed(urls: StoreUrls, settings: Settings, citizens: int) -> str:
     try:
         summary = await seed(engines, citizens, progress=lambda line: print(line, flush=True))
     except AlreadySeeded:
-        return "already seeded: nothing changed"
+        return await _already_seeded(engines, settings, citizens)
     finally:
         await engines.dispose()
     return (
         f"seeded {summary.citizens} citizens, {summary.vaccination_records} vaccination records, "
         f"{summary.samples} samples, {summary.venues} venues, {summary.check_ins} check-ins "
         f"({summary.unmatched_records} records unmatched)"
+    )
+
+
+async def _already_seeded(engines: "Engines", settings: Settings, asked: int) -> str:
+    from sqlalchemy import text
+
+    from models.stores import Store
+
+    async with engines[Store.CORE].connect() as core:
+        held = (await core.execute(text("SELECT count(*) FROM core.citizens"))).scalar_one()
+    where = str(settings.data_dir) if settings.uses_embedded_postgres else "the core store"
+    if held == asked:
+        return f"already seeded with {held} citizens: nothing changed"
+    return (
+        f"already seeded: {where} holds {held} citizens, so --citizens {asked} was not "
+        "applied (nothing changed); to reseed at another scale, stop the service and "
+        + (f"delete {where}" if settings.uses_embedded_postgres else "use empty databases")
     )
 
 
@@ -110,9 +136,51 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _port_taken(host: str, port: int) -> str | None:
+    """Why the port cannot be served on, or None when it is free."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+@contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """Worker processes write their metrics into one fresh directory that /metrics reads
+    (prometheus-client's multiprocess mode); it is emptied at start and removed at exit."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="healthgraph-metrics-"))
+    if configured:
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        if not configured:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from api.logs import log_config
+    from auth.sms import MisconfiguredSignIn, sign_in_settings_check
+
+    busy = _port_taken(args.host, args.port)
+    if busy is not None:
+        print(
+            f"healthgraph serve: cannot listen on {args.host}:{args.port}: {busy}", file=sys.stderr
+        )
+        return 2
+    try:
+        sign_in_settings_check(settings)
+    except MisconfiguredSignIn as error:
+        print(f"healthgraph serve: {error}", file=sys.stderr)
+        return 2
     urls = _urls(settings)
     if settings.uses_embedded_postgres or args.demo:
         from models.migration import migrate
@@ -121,20 +189,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo:
         print(asyncio.run(_seed(urls, settings, args.citizens)), flush=True)
         _print_demo_access(urls, settings, args.host, args.port)
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        access_log=settings.access_log,
-        proxy_headers=True,
-    )
+    with _metrics_dir():
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=log_config(settings.log_level),
+            # Our middleware logs each request once, with what uvicorn cannot know.
+            access_log=False,
+            # X-Forwarded-For is read by the app, from HEALTHGRAPH_TRUSTED_PROXIES only.
+            proxy_headers=False,
+            # In-flight requests finish on SIGTERM, for at most this long.
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
     return 0
 
 
 def _print_demo_access(urls: StoreUrls, settings: Settings, host: str, port: int) -> None:
+    from auth.sms import outbox_path
     from demo.seed import DEMO_PHONE
 
     token = asyncio.run(_token_for(urls, settings, DEMO_PHONE))
@@ -145,7 +219,12 @@ def _print_demo_access(urls: StoreUrls, settings: Settings, host: str, port: int
         f"Demo citizen {DEMO_PHONE}; paste this token into GraphiQL's Access token field:\n"
         f"{token}\n"
         f"(the token lasts {settings.access_token_minutes} minutes; "
-        f"`healthgraph token --phone {DEMO_PHONE}` prints a fresh one)\n",
+        f"`healthgraph token --phone {DEMO_PHONE}` prints a fresh one)\n"
+        + (
+            f"Sign-in codes (no SMS gateway configured) go to {outbox_path(settings)}\n"
+            if settings.sms_gateway_url is None
+            else ""
+        ),
         flush=True,
     )
 
@@ -209,11 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    return int(args.run(args, get_settings()))
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return int(args.run(args, settings))
 
 
 if __name__ == "__main__":

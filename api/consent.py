@@ -6,18 +6,20 @@ from typing import Any
 
 import strawberry
 from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
 
-from api.stores import reading
+from api.errors import ApiError, ErrorCode
 from api.user_errors import UserError, UserErrorCode, user_error
 from auth.permissions import IsCitizen
 from auth.scopes import READ_SCOPES
 from auth.scopes import Scope as ScopeEnum
 from models import consent as consents
 from models.partner import partners_by_ids
-from models.stores import Store
+from models.stores import Store, reading, sqlstate
 
 strawberry.enum(ScopeEnum, name="Scope")
 LONGEST_CONSENT = dt.timedelta(days=366)
+FOREIGN_KEY_VIOLATION = "23503"
 
 
 @strawberry.type
@@ -119,9 +121,17 @@ async def grant_consent(info: strawberry.Info, input: GrantConsentInput) -> Cons
         if refusal is not None:
             return refusal
         assert partner_id is not None
-        consent_id = await consents.insert_consent(
-            core, citizen_id, partner_id, [s.value for s in input.scopes], input.expires_at
-        )
+        try:
+            consent_id = await consents.insert_consent(
+                core, citizen_id, partner_id, [s.value for s in input.scopes], input.expires_at
+            )
+        except IntegrityError as error:
+            if sqlstate(error) != FOREIGN_KEY_VIOLATION:
+                raise
+            # The partner was read just above: the signed-in citizen no longer exists.
+            raise ApiError(
+                ErrorCode.UNAUTHENTICATED, "the signed-in account no longer exists"
+            ) from None
         row = await consents.consent_by_id(core, consent_id)
         await core.commit()
     assert row is not None

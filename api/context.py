@@ -1,15 +1,16 @@
 """The one place that builds a request's context: principal, access, loaders, stores."""
 
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from opentelemetry.trace import Tracer
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from api.loaders import Access, Loaders
+from api.observe import Observed, observed_in
 from auth.connection import ConnectedCitizen
-from auth.principal import Principal, authenticate
+from auth.principal import CitizenPrincipal, PartnerPrincipal, Principal, authenticate
 from auth.qr import QrSigner
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
@@ -29,6 +30,7 @@ class Services:
     sign_in: SignIn | None = None
     # Fans change notices out to this process's live subscriptions.
     broker: Broker | None = None
+    tracer: Tracer | None = None
 
 
 @dataclass
@@ -38,10 +40,14 @@ class Context:
     principal: Principal
     services: Services
     loaders: Loaders
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    observed: Observed
     # A websocket's connection_init payload (set by Strawberry) and the citizen it signed in.
     connection_params: dict[str, object] | None = None
     connected: ConnectedCitizen | None = None
+
+    @property
+    def request_id(self) -> str:
+        return self.observed.request_id
 
 
 async def build_context(
@@ -50,14 +56,15 @@ async def build_context(
     principal = await authenticate(
         request.headers.get("authorization"), services.issuer, services.engines.reader(Store.CORE)
     )
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    observed = observed_in(request.scope)
+    observed.principal = _kind(principal)
     return Context(
         request=request,
         response=response,
         principal=principal,
         services=services,
-        loaders=Loaders(services.engines, Access(principal, services.engines, request_id)),
-        request_id=request_id,
+        loaders=Loaders(services.engines, Access(principal, services.engines, observed.request_id)),
+        observed=observed,
     )
 
 
@@ -68,3 +75,9 @@ def fresh_loaders(context: Context) -> Loaders:
     return Loaders(
         services.engines, Access(context.principal, services.engines, context.request_id)
     )
+
+
+def _kind(principal: Principal) -> str:
+    if isinstance(principal, CitizenPrincipal):
+        return "citizen"
+    return "partner" if isinstance(principal, PartnerPrincipal) else "anonymous"

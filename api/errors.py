@@ -22,6 +22,11 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.relay.types import GlobalIDValueError
 
+from models.stores import StoreUnavailable, sqlstate
+
+# Text that PostgreSQL cannot store (a NUL character): it came from the caller.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
 log = logging.getLogger("healthgraph.errors")
 
 
@@ -55,13 +60,6 @@ def not_visible() -> ApiError:
     return ApiError(ErrorCode.FORBIDDEN, "not allowed to see this citizen's data")
 
 
-class StoreUnavailable(ApiError):
-    def __init__(self, store: str) -> None:
-        super().__init__(
-            ErrorCode.STORE_UNAVAILABLE, f"the {store} store is unavailable", store=store
-        )
-
-
 def _code_of(error: GraphQLError) -> str | None:
     for candidate in (error, error.original_error):
         extensions = getattr(candidate, "extensions", None)
@@ -86,6 +84,23 @@ class PublicErrors(MaskErrors):
                 if not error.extensions or "code" not in error.extensions:
                     error.extensions = {**(error.extensions or {}), "code": code}
                 yield error
+            elif isinstance(error.original_error, StoreUnavailable):
+                yield GraphQLError(
+                    str(error.original_error),
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={
+                        "code": ErrorCode.STORE_UNAVAILABLE.value,
+                        "store": error.original_error.store.value,
+                    },
+                )
+            elif sqlstate(error.original_error) in _UNSTORABLE_TEXT:
+                yield GraphQLError(
+                    "text may not contain a NUL character",
+                    nodes=error.nodes,
+                    path=error.path,
+                    extensions={"code": ErrorCode.BAD_USER_INPUT.value},
+                )
             elif isinstance(error.original_error, GlobalIDValueError):
                 yield GraphQLError(
                     "not a node ID of this API",
@@ -97,7 +112,15 @@ class PublicErrors(MaskErrors):
                 error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT}
                 yield error
             else:
-                log.error("internal error at %s", error.path, exc_info=error.original_error)
+                # Our own fault. The traceback is logged without messages: they may hold
+                # what the caller typed or a statement's parameters.
+                observed = getattr(self.execution_context.context, "observed", None)
+                log.error(
+                    "internal error at %s",
+                    error.path,
+                    exc_info=error.original_error,
+                    extra={"request_id": getattr(observed, "request_id", None)},
+                )
                 masked = self.anonymise_error(error)
                 masked.extensions = {"code": ErrorCode.INTERNAL.value}
                 # The caller quotes it to an operator, who finds the details in the log.

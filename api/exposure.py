@@ -22,7 +22,6 @@ from strawberry import relay
 from api.checkin import CheckInMethodEnum
 from api.errors import BadUserInput, not_visible
 from api.nodes import parse_typed_node_id
-from api.stores import reading
 from api.venue import Venue, venue_from_row
 from auth.permissions import TracesExposures
 from auth.principal import PartnerPrincipal
@@ -31,7 +30,7 @@ from models.audit import Actor, AuditAction, record
 from models.citizen import citizens_by_ids
 from models.exposure import ExposureQuery, exposure_rows
 from models.identifiers import mask_phone
-from models.stores import Store
+from models.stores import Store, reading
 
 DEFAULT_OVERLAP_MINUTES = 60
 LONGEST_OVERLAP_MINUTES = 24 * 60

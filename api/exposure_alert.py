@@ -19,7 +19,6 @@ from api.exposure import (
     period_problem,
     traceable_case,
 )
-from api.stores import fetching, reading
 from api.user_errors import UserError, UserErrorCode, user_error
 from api.venue import Venue, venue_from_row
 from auth.permissions import MarksCases
@@ -28,7 +27,7 @@ from auth.scopes import Section
 from models.audit import AuditAction, record
 from models.exposure import exposure_rows
 from models.exposure_alert import Exposed, alerts_of, raise_alerts
-from models.stores import Store
+from models.stores import Store, fetching, reading
 
 # How long after the exposure to watch for symptoms.
 WATCH_DAYS = 14

@@ -11,7 +11,6 @@ from strawberry.dataloader import DataLoader
 
 from api.access import Access
 from api.errors import ApiError, not_visible
-from api.stores import fetching
 from auth.scopes import Section
 from models.audit import audit_page
 from models.base import PageKey
@@ -27,7 +26,7 @@ from models.link import (
     owner_of,
 )
 from models.profile import Profile, profiles
-from models.stores import Engines, Store
+from models.stores import Engines, Store, fetching
 from models.testing import PoolResult, pool_results, samples_by_ids
 from models.vaccination import valid_records_by_ids
 from models.venue import venues_by_codes

@@ -4,7 +4,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from api.errors import BadUserInput
 
@@ -33,11 +33,13 @@ def decode_cursor(kind: str, cursor: str | None) -> Position | None:
         found_kind, at, row_id = base64.urlsafe_b64decode(padded).decode().split("|")
         if found_kind != kind:
             raise ValueError(found_kind)
-        position = Position(datetime.fromisoformat(at), uuid.UUID(row_id))
-        if position.at.tzinfo is None:
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
             raise ValueError(at)
-        return position
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        # In UTC, as the stores compare it: a time at the edge of the calendar with a far
+        # offset does not exist there (OverflowError).
+        return Position(moment.astimezone(UTC), uuid.UUID(row_id))
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as error:
         raise BadUserInput("`after` is not a cursor from this list", argument="after") from error
 
 

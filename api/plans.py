@@ -40,12 +40,11 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from api.pagination import decode_cursor, encode_cursor, page_size
-from api.stores import fetching
 from auth.principal import CitizenPrincipal
 from models.checkin import CheckInMethod
 from models.dashboard import CoreAnswer, Page, Record, Wanted, read_core, read_doses, read_samples
 from models.identifiers import mask_phone
-from models.stores import Engines, Store
+from models.stores import Engines, Store, fetching
 from models.testing import TestOutcome, TestType, pool_results
 from models.vaccination import SeriesRole, SeriesSummary, same_dose, summarise_series
 from models.venue import VenueKind
@@ -597,6 +596,9 @@ class PlannedSchema(strawberry.Schema):
         ):
             data = await plan.answer(context_value)
             if data is not None:
+                observed = getattr(context_value, "observed", None)
+                if observed is not None:  # the request's log line and metrics name it
+                    observed.operation, observed.operation_type = plan.operation_name, "query"
                 return ExecutionResult(data=data, errors=None)
         result = await super().execute(
             query,

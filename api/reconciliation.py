@@ -13,7 +13,6 @@ from strawberry import relay
 from api.errors import BadUserInput
 from api.nodes import parse_typed_node_id
 from api.pagination import decode_cursor, encode_cursor, page_size
-from api.stores import fetching, reading
 from api.user_errors import UserError, user_error
 from auth.permissions import Reconciles
 from auth.principal import PartnerPrincipal
@@ -31,7 +30,7 @@ from models.reconciliation import (
     record_details,
     records_matching,
 )
-from models.stores import Store
+from models.stores import Store, fetching, reading
 from models.testing import TestType
 
 strawberry.enum(UnmatchedReason, name="UnmatchedReason")

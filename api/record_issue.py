@@ -14,7 +14,6 @@ from api.errors import not_visible
 from api.nodes import parse_typed_node_id
 from api.pagination import decode_cursor, encode_cursor, page_size
 from api.reconciliation import STORE_OF, RecordKind, province_of
-from api.stores import fetching, reading
 from api.user_errors import UserError, user_error
 from auth.permissions import IsCitizen, Reconciles
 from auth.scopes import Section
@@ -31,7 +30,7 @@ from models.record_issue import (
     issues_page,
     province_issues,
 )
-from models.stores import Store
+from models.stores import Store, fetching, reading
 from models.vaccination import all_vaccines
 
 strawberry.enum(IssueKind, name="RecordIssueKind")

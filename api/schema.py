@@ -1,7 +1,9 @@
 """The GraphQL schema: one Query over the three stores, and the Mutations."""
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
+from strawberry.types import ExecutionContext
 
 from api.auth import (
     AuthPayload,
@@ -20,6 +22,7 @@ from api.errors import PublicErrors
 from api.exposure import Exposure, exposures
 from api.exposure_alert import mark_case
 from api.limits import DocumentLimits
+from api.observe import RecordOperation
 from api.personal_card import issue_personal_qr, renew_personal_qr
 from api.plans import PlannedSchema
 from api.profile import update_my_profile, verify_identity
@@ -99,12 +102,23 @@ class Subscription:
     )
 
 
-schema = PlannedSchema(
+class HealthSchema(PlannedSchema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Strawberry would log every error at ERROR with the query text. Ours are logged
+        where they are understood: our own faults by PublicErrors, every request's outcome
+        by api.observe."""
+
+
+schema = HealthSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     types=[Citizen, Vaccination, TestResult, CheckIn],
     extensions=[
+        # First, so that it sees the errors as PublicErrors leaves them.
+        RecordOperation,
         PublicErrors,
         DocumentLimits,
     ],

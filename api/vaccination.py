@@ -10,9 +10,8 @@ from strawberry import relay
 
 from api.nodes import load_nodes
 from api.provenance import Provenance, Source, provenance_of, source_of
-from api.stores import fetching
 from models.link import RecordStore
-from models.stores import Store
+from models.stores import Store, fetching
 from models.vaccination import SeriesRole as SeriesRoleEnum
 from models.vaccination import all_vaccines, same_dose, summarise_series
 

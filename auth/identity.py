@@ -2,13 +2,12 @@
 re-matching of records that a newly verified identifier may now link."""
 
 import logging
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from api.errors import StoreUnavailable
-from api.stores import reading
 from auth.principal import PartnerPrincipal
 from auth.scopes import Scope, Section
 from models.audit import Actor, AuditAction, record
@@ -33,7 +32,7 @@ from models.profile import (
     profile_of,
     set_name_and_province,
 )
-from models.stores import Engines, Store
+from models.stores import Engines, Store, StoreUnavailable, reading
 from models.verification import confirmation, records_carrying
 
 log = logging.getLogger("healthgraph.identity")
@@ -85,12 +84,16 @@ def _identifiers(claims: Claims) -> list[Identifier]:
 def _check_plain_fields(claims: Claims) -> None:
     if claims.full_name is not None and not 0 < len(claims.full_name.strip()) <= 200:
         raise IdentityProblem("INVALID_VALUE", "fullName", "a name has 1 to 200 characters")
+    if claims.full_name is not None and any(
+        unicodedata.category(c) == "Cc" for c in claims.full_name
+    ):
+        raise IdentityProblem("INVALID_VALUE", "fullName", "a name has no control characters")
     if claims.date_of_birth is not None and not (
         date(1900, 1, 1) <= claims.date_of_birth <= date.today()
     ):
         raise IdentityProblem("INVALID_VALUE", "dateOfBirth", "not a possible date of birth")
     code = claims.province_code
-    if code is not None and not (len(code) == 2 and code.isdigit()):
+    if code is not None and not (len(code) == 2 and code.isascii() and code.isdigit()):
         raise IdentityProblem("INVALID_VALUE", "provinceCode", "a province code is two digits")
 
 

@@ -1,6 +1,14 @@
-"""Delivering sign-in codes: to the service log for local use, or through an SMS gateway."""
+"""Delivering sign-in codes: through an SMS gateway, or for local use to an outbox file.
 
+A code never goes to the log: whoever reads the log could sign in as anyone. In
+production a gateway is required and the service refuses to start without one.
+"""
+
+import asyncio
 import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 import httpx
@@ -22,11 +30,40 @@ def message_for(code: str, minutes: int) -> str:
     return f"Ma xac thuc healthgraph cua ban la {code}. Ma co hieu luc {minutes} phut."
 
 
-class LogSender:
-    """Writes the code to the service log: for development and demos only."""
+class MisconfiguredSignIn(RuntimeError):
+    pass
+
+
+class OutboxSender:
+    """Appends each message to a file only its owner reads: for development and demos."""
+
+    def __init__(self, path: Path, validity_minutes: int = 5) -> None:
+        self.path = path
+        self.validity_minutes = validity_minutes
 
     async def send(self, phone: str, code: str) -> None:
-        log.info("sign-in code for %s: %s", phone, code)
+        text = message_for(code, self.validity_minutes)
+        line = f"{datetime.now(UTC).isoformat()} to {phone}: {text}\n"
+        await asyncio.to_thread(self._append, line)
+
+    def _append(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as outbox:
+            outbox.write(line)
+
+
+def outbox_path(settings: Settings) -> Path:
+    return settings.data_dir / "sms-outbox.txt"
+
+
+def sign_in_settings_check(settings: Settings) -> None:
+    """Refuse to serve in production without a way to deliver codes privately."""
+    if settings.env is Environment.PRODUCTION and settings.sms_gateway_url is None:
+        raise MisconfiguredSignIn(
+            "HEALTHGRAPH_ENV=production needs HEALTHGRAPH_SMS_GATEWAY_URL: without an SMS "
+            "gateway, sign-in codes could only be written where others can read them"
+        )
 
 
 class HttpSmsSender:
@@ -69,17 +106,17 @@ class HttpSmsSender:
 
 
 def sender_from_settings(settings: Settings) -> CodeSender:
+    sign_in_settings_check(settings)
+    validity_minutes = max(1, settings.otp_ttl_seconds // 60)
     if settings.sms_gateway_url is None:
-        if settings.env is Environment.PRODUCTION:
-            log.warning("no SMS gateway configured: sign-in codes are written to the log")
-        return LogSender()
+        return OutboxSender(outbox_path(settings), validity_minutes)
     return HttpSmsSender(
         settings.sms_gateway_url,
         username=settings.sms_gateway_username,
         password=_secret(settings.sms_gateway_password),
         token=_secret(settings.sms_gateway_token),
         sender_name=settings.sms_sender_name,
-        validity_minutes=max(1, settings.otp_ttl_seconds // 60),
+        validity_minutes=validity_minutes,
     )
 
 

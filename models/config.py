@@ -3,14 +3,21 @@
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class Tracing(StrEnum):
+    OFF = "off"
+    CONSOLE = "console"
+    OTLP = "otlp"
 
 
 class Settings(BaseSettings):
@@ -28,9 +35,22 @@ class Settings(BaseSettings):
     # Seconds to wait for a store before its field fails with STORE_UNAVAILABLE.
     store_connect_timeout: float = Field(default=3.0, gt=0)
     store_statement_timeout: float = Field(default=5.0, gt=0)
+    # The longest one read of a store may take, waiting for a connection included: a
+    # store that hangs instead of refusing delays only its own fields by this much.
+    store_read_timeout: float = Field(default=3.0, gt=0)
     store_pool_size: int = Field(default=20, ge=1)
     # One log line per HTTP request; metrics count requests either way.
     access_log: bool = True
+    log_level: str = "INFO"
+    # On SIGTERM, requests in flight get this long to finish before the process stops.
+    shutdown_grace_seconds: int = Field(default=30, ge=0)
+    # Addresses (or networks) of the proxies whose X-Forwarded-For is believed; from any
+    # other peer the header is ignored. Empty: the peer's own address is the client's.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # OpenTelemetry spans per request and per store read: off, console or otlp (then
+    # to this endpoint, else to OTEL_EXPORTER_OTLP_ENDPOINT).
+    tracing: Tracing = Tracing.OFF
+    otlp_traces_endpoint: str | None = None
 
     # Seconds between checks that a live (websocket) connection's token is still good.
     live_check_seconds: float = Field(default=30.0, gt=0)
@@ -98,6 +118,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @model_validator(mode="after")

@@ -1,4 +1,11 @@
-"""Vietnamese identifiers as typed at sites: national IDs, insurance numbers, phones."""
+"""Vietnamese identifiers as typed at sites: national IDs, insurance numbers, phones.
+
+Every identifier is first folded with Unicode NFKC, which turns fullwidth digits and
+signs (U+FF10-U+FF19, U+FF0B) and no-break spaces into their ASCII forms; after folding,
+anything that is not ASCII is refused. Other scripts' digits (Arabic-Indic, Devanagari,
+Bengali...) are refused, not converted: a variant can never become an identifier, or a
+rate-limit counter, of its own.
+"""
 
 import re
 import unicodedata
@@ -33,16 +40,24 @@ _OLD_MOBILE_PREFIXES = {
     "0188": "058",
     "0199": "059",
 }
-_MOBILE = re.compile(r"0[35789]\d{8}")
-_SEPARATORS = re.compile(r"[\s.\-()]")
+_MOBILE = re.compile(r"0[35789]\d{8}", re.ASCII)
+_SEPARATORS = re.compile(r"[\s.\-()]", re.ASCII)
 # The same separators for PostgreSQL's regexp_replace (see models.verification.typed_key).
 SEPARATORS_PATTERN = r"[[:space:].()-]"
-_BHYT = re.compile(r"[A-Z]{2}\d\d{2}\d{10}")
+_BHYT = re.compile(r"[A-Z]{2}\d\d{2}\d{10}", re.ASCII)
+
+
+def _folded(raw: str, what: str) -> str:
+    """NFKC-folded, trimmed and separator-free; refused when anything non-ASCII remains."""
+    folded = unicodedata.normalize("NFKC", raw).strip()
+    if not folded.isascii():
+        raise InvalidIdentifier(f"{what} is written with ASCII (or fullwidth) digits only")
+    return _SEPARATORS.sub("", folded)
 
 
 def normalize_phone(raw: str) -> str:
     """Return the 10-digit domestic form (0 + 9 digits) of a Vietnamese mobile number."""
-    digits = _SEPARATORS.sub("", raw.strip())
+    digits = _folded(raw, "a phone number")
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
     elif digits.startswith("84") and len(digits) in (11, 12):
@@ -83,7 +98,7 @@ def normalize_phone_or_none(raw: str | None) -> str | None:
 
 def national_id_kind(value: str) -> IdentifierKind:
     digits = value.strip()
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise InvalidIdentifier("a national ID has only digits")
     if len(digits) == 12:
         return IdentifierKind.CCCD
@@ -93,7 +108,7 @@ def national_id_kind(value: str) -> IdentifierKind:
 
 
 def normalize_national_id(raw: str) -> tuple[IdentifierKind, str]:
-    value = _SEPARATORS.sub("", raw.strip())
+    value = _folded(raw, "a national ID")
     return national_id_kind(value), value
 
 
@@ -107,7 +122,7 @@ def normalize_national_id_or_none(raw: str | None) -> tuple[IdentifierKind, str]
 
 
 def normalize_insurance_number(raw: str) -> str:
-    value = _SEPARATORS.sub("", raw.strip()).upper()
+    value = _folded(raw, "a health-insurance number").upper()
     if not _BHYT.fullmatch(value):
         raise InvalidIdentifier(
             "a health-insurance number is 15 characters: 2 letters, 1 digit, "

@@ -3,7 +3,8 @@
 import asyncio
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy.exc
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from models.config import Settings
 
@@ -117,13 +118,51 @@ _UNAVAILABLE = (
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.TimeoutError,
 )
+# SQLSTATEs of a server that is not serving: connection exceptions (class 08), a statement
+# cancelled by statement_timeout (57014), shutting down, crashed or starting up (57P01-03),
+# out of connections or resources (class 53).
+_UNAVAILABLE_STATES = ("08", "57014", "57P01", "57P02", "57P03", "53")
+
+
+class StoreUnavailable(Exception):
+    """A store did not answer, or not in time: only its own fields fail."""
+
+    def __init__(self, store: "Store") -> None:
+        super().__init__(f"the {store.value} store is unavailable")
+        self.store = store
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE a PostgreSQL error carries, wherever the drivers' wrappers put it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str):
+            return state
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
 
 
 def is_unavailable(error: BaseException) -> bool:
     """The store did not answer (as opposed to answering with an error)."""
+    if isinstance(error, StoreUnavailable):
+        return True
     if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
         return True
+    state = sqlstate(error)
+    if state is not None:
+        return state.startswith(_UNAVAILABLE_STATES)
     return isinstance(error, _UNAVAILABLE)
+
+
+class StoreObserver:
+    """Told of every store read: how long it took and whether the store answered."""
+
+    @contextmanager
+    def read(self, store: "Store") -> Iterator[None]:
+        yield
 
 
 class Engines(Mapping[Store, AsyncEngine]):
@@ -131,6 +170,8 @@ class Engines(Mapping[Store, AsyncEngine]):
 
     def __init__(self, urls: StoreUrls, settings: Settings) -> None:
         self.urls = urls
+        self.read_timeout = settings.store_read_timeout
+        self.observer = StoreObserver()
         self._engines = {
             store: create_engine_for(store, url, settings) for store, url in urls.items()
         }
@@ -154,9 +195,42 @@ class Engines(Mapping[Store, AsyncEngine]):
         return len(self._engines)
 
     async def ping(self, store: Store) -> None:
-        async with self._engines[store].connect() as connection:
+        async with fetching(self, store) as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         for engine in self._engines.values():
             await engine.dispose()
+
+
+@asynccontextmanager
+async def reading(engines: Engines, store: Store) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction (commit it to keep writes). Each statement is bounded
+    by the store's statement timeout, the whole transaction is not."""
+    async with _available(engines, engines[store], store, None) as connection:
+        yield connection
+
+
+@asynccontextmanager
+async def fetching(engines: Engines, store: Store) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads only, each statement on its own (no transaction). The whole
+    read is bounded by the read timeout: a store that hangs delays only its own fields."""
+    async with _available(engines, engines.reader(store), store, engines.read_timeout) as c:
+        yield c
+
+
+@asynccontextmanager
+async def _available(
+    engines: Engines, engine: AsyncEngine, store: Store, timeout: float | None
+) -> AsyncIterator[AsyncConnection]:
+    with engines.observer.read(store):
+        try:
+            async with asyncio.timeout(timeout), engine.connect() as connection:
+                yield connection
+        except StoreUnavailable:
+            raise
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning("%s store unavailable: %s", store.value, error.__class__.__name__)
+            raise StoreUnavailable(store) from error

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -20,6 +21,7 @@ import uvicorn
 from sqlalchemy import create_engine, pool
 
 from api.app import create_app
+from auth.sms import outbox_path
 from auth.tokens import TokenIssuer
 from models.checkin import CheckIn, CheckInMethod, ensure_partitions, months_between
 from models.citizen import Citizen, CitizenIdentifier
@@ -34,6 +36,61 @@ from models.vaccination import VaccinationRecord
 from models.venue import Venue, VenueKind
 
 LOCAL_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class SuiteLog(logging.Handler):
+    """Every log line of the whole test run, as an operator would read it, checked at the
+    end for what must never be logged: phone numbers, national IDs, insurance numbers,
+    tokens and sign-in codes (see pytest_sessionfinish)."""
+
+    PATTERNS = (
+        re.compile(r"(?<![\w.])\+?\d{9,15}(?!\w)"),  # phones, CCCD, CMND
+        re.compile(r"(?<!\w)[A-Z]{2}\d{13}(?!\w)"),  # health-insurance numbers
+        re.compile(r"eyJ[\w-]{8,}"),  # JWTs
+        re.compile(r"hg[pr]_[\w-]{8,}"),  # partner and refresh tokens
+    )
+    _PROCESS = re.compile(r'"process":\s*\d+')
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        from api.logs import JsonLines
+
+        self.setFormatter(JsonLines())
+        self.lines: list[str] = []
+        # Values handed out during the run (sign-in codes) that no pattern describes.
+        self.secrets: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def leaks(self, lines: list[str] | None = None) -> list[str]:
+        found = []
+        for line in self.lines if lines is None else lines:
+            text = self._PROCESS.sub("", line)
+            if any(p.search(text) for p in self.PATTERNS) or any(
+                re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text) for v in self.secrets
+            ):
+                found.append(line)
+        return found
+
+
+SUITE_LOG = SuiteLog()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # As in production: INFO and up, SQL statements never.
+    root = logging.getLogger()
+    root.addHandler(SUITE_LOG)
+    root.setLevel(logging.INFO)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = SUITE_LOG.leaks()
+    if leaks:
+        print(f"\n{len(leaks)} log line(s) carry an identifier, token or code:", *leaks[:20])
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -630,22 +687,24 @@ def partners(engines: Engines) -> Partners:
 
 
 class SmsInbox:
-    """Reads the sign-in codes the default sender writes to the service log."""
+    """Reads the sign-in codes the development sender writes to its outbox file."""
 
-    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
-        self.caplog = caplog
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
     def last_code_for(self, phone: str) -> str:
-        for record in reversed(self.caplog.records):
-            if record.name == "healthgraph.sms" and record.args and record.args[0] == phone:
-                return str(record.args[1])  # type: ignore[index]
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        for line in reversed(lines):
+            found = re.search(rf" to {phone}: .*?\b(\d{{6}})\b", line)
+            if found:
+                SUITE_LOG.secrets.add(found.group(1))
+                return found.group(1)
         raise AssertionError(f"no code was sent to {phone}")
 
 
 @pytest.fixture
-def sms_inbox(caplog: pytest.LogCaptureFixture) -> SmsInbox:
-    caplog.set_level(logging.INFO, logger="healthgraph.sms")
-    return SmsInbox(caplog)
+def sms_inbox(settings: Settings) -> SmsInbox:
+    return SmsInbox(outbox_path(settings))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Sign-in codes go out through an SMS gateway over HTTP, or to the log for local use."""
+"""Sign-in codes go out through an SMS gateway over HTTP, or to an outbox file for local use."""
 
 import asyncio
 import base64
@@ -17,7 +17,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from auth.sms import DeliveryFailed, HttpSmsSender, LogSender, sender_from_settings
+from api.app import create_app
+from auth.sms import (
+    DeliveryFailed,
+    HttpSmsSender,
+    MisconfiguredSignIn,
+    OutboxSender,
+    outbox_path,
+    sender_from_settings,
+)
+from models.config import Environment
 
 
 @dataclass
@@ -95,14 +104,43 @@ async def test_an_unreachable_gateway_is_a_delivery_failure():
         await sender.send("0912345678", "042917")
 
 
-async def test_without_a_gateway_the_code_is_written_to_the_log(settings, caplog):
-    caplog.set_level(logging.INFO, logger="healthgraph.sms")
+async def test_without_a_gateway_the_code_goes_to_the_outbox_file_not_the_log(settings, caplog):
+    caplog.set_level(logging.DEBUG)
     sender = sender_from_settings(settings)
 
     await sender.send("0912345678", "042917")
 
-    assert isinstance(sender, LogSender)
-    assert "042917" in caplog.text
+    assert isinstance(sender, OutboxSender)
+    assert (
+        "0912345678: Ma xac thuc healthgraph cua ban la 042917" in outbox_path(settings).read_text()
+    )
+    assert (outbox_path(settings).stat().st_mode & 0o777) == 0o600
+    assert "042917" not in caplog.text
+
+
+async def test_production_without_a_gateway_refuses_to_start(settings, issuer, store_urls):
+    production = settings.model_copy(
+        update={"env": Environment.PRODUCTION, "otp_secret": SecretStr("s" * 32)}
+    )
+    app = create_app(production, store_urls)
+
+    with pytest.raises(MisconfiguredSignIn, match="HEALTHGRAPH_SMS_GATEWAY_URL"):
+        async with app.router.lifespan_context(app):
+            pass
+
+
+async def test_production_with_a_gateway_starts(settings, issuer, store_urls, gateway):
+    production = settings.model_copy(
+        update={
+            "env": Environment.PRODUCTION,
+            "otp_secret": SecretStr("s" * 32),
+            "sms_gateway_url": gateway.url,
+        }
+    )
+    app = create_app(production, store_urls)
+
+    async with app.router.lifespan_context(app):
+        assert app.state.services.sign_in is not None
 
 
 async def test_a_configured_gateway_is_used(settings, gateway):

@@ -1,6 +1,7 @@
 """Test results and check-ins page newest first with opaque cursors."""
 
 import base64
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -177,3 +178,28 @@ query($first: Int, $after: String) {
   } }
 }
 """
+
+
+def _edge_of_time_cursor(kind: str) -> str:
+    raw = f"{kind}|9999-12-31T23:59:59-14:00|{uuid.uuid4()}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+ACCESS_LOG = """query($after: String) { me { accessLog(first: 5, after: $after) {
+  edges { node { action } } } } }"""
+
+
+@pytest.mark.parametrize(
+    ("document", "kind", "field"),
+    [(CHECK_INS, "checkin", "checkIns"), (ACCESS_LOG, "audit", "accessLog")],
+)
+async def test_a_cursor_past_the_end_of_the_calendar_is_bad_user_input(
+    graphql, given, document, kind, field
+):
+    citizen = await given.citizen()
+
+    body = await graphql.query(document, {"after": _edge_of_time_cursor(kind)}, as_citizen=citizen)
+
+    assert body["data"]["me"][field] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "after"}
