@@ -25,6 +25,7 @@ from api.retention import keeping_partitions_current
 from api.tracing import tracer_of, tracer_provider
 from api.venue import venue_qr_svg
 from auth.qr import QrSigner
+from auth.revocations import Revocations
 from auth.signin import SignIn
 from auth.sms import sign_in_settings_check
 from auth.tokens import TokenIssuer
@@ -142,6 +143,10 @@ def create_app(
         try:
             await check_stores(engines, settings)
             issuer = TokenIssuer.from_settings(settings)
+            revocations = Revocations(
+                engines.reader(Store.CORE), issuer.ttl, settings.revocation_refresh_seconds
+            )
+            await revocations.refresh()
             services = Services(
                 engines=engines,
                 issuer=issuer,
@@ -150,10 +155,15 @@ def create_app(
                 sign_in=SignIn.from_settings(engines[Store.CORE], issuer, settings),
                 broker=broker,
                 tracer=tracer,
+                revocations=revocations,
             )
             app.state.services = services
-            async with keeping_partitions_current(engines[Store.CORE], settings):
-                yield
+            refreshing = asyncio.create_task(revocations.keep_fresh())
+            try:
+                async with keeping_partitions_current(engines[Store.CORE], settings):
+                    yield
+            finally:
+                refreshing.cancel()
         finally:
             await broker.close()
             await engines.dispose()

@@ -12,6 +12,7 @@ from api.observe import Observed, observed_in
 from auth.connection import ConnectedCitizen
 from auth.principal import CitizenPrincipal, PartnerPrincipal, Principal, authenticate
 from auth.qr import QrSigner
+from auth.revocations import Revocations
 from auth.signin import SignIn
 from auth.tokens import TokenIssuer
 from models.config import Settings
@@ -31,6 +32,7 @@ class Services:
     # Fans change notices out to this process's live subscriptions.
     broker: Broker | None = None
     tracer: Tracer | None = None
+    revocations: Revocations | None = None
 
 
 @dataclass
@@ -54,7 +56,10 @@ async def build_context(
     request: Request | WebSocket, response: Response | WebSocket | None, services: Services
 ) -> Context:
     principal = await authenticate(
-        request.headers.get("authorization"), services.issuer, services.engines.reader(Store.CORE)
+        request.headers.get("authorization"),
+        services.issuer,
+        services.engines.reader(Store.CORE),
+        services.revocations,
     )
     observed = observed_in(request.scope)
     observed.principal = _kind(principal)

@@ -25,7 +25,15 @@ _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
 def parse_expiry(raw: str) -> datetime:
-    """`90d`, `12h`, `30m`, an ISO date (midnight UTC) or an ISO date-time with a zone."""
+    """`90d`, `12h`, `30m`, an ISO date (midnight UTC) or an ISO date-time with a zone,
+    in the future."""
+    moment = _moment(raw)
+    if moment <= datetime.now(UTC):
+        raise argparse.ArgumentTypeError(f"{raw} is not in the future")
+    return moment
+
+
+def _moment(raw: str) -> datetime:
     duration = _DURATION.fullmatch(raw.strip())
     if duration:
         amount, unit = duration.groups()

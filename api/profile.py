@@ -6,7 +6,13 @@ import strawberry
 
 from api.nodes import parse_typed_node_id
 from api.user_errors import UserError, user_error
-from auth.identity import Claims, IdentityProblem, update_profile, verify_by_partner
+from auth.identity import (
+    Claims,
+    IdentityProblem,
+    not_confirmed,
+    update_profile,
+    verify_by_partner,
+)
 from auth.permissions import IsCitizen, VerifiesIdentity
 from models.identifiers import IdentifierKind as IdentifierKindEnum
 from models.profile import HeldIdentifier
@@ -121,7 +127,7 @@ async def verify_identity(
     )
     try:
         if citizen_id is None:
-            raise IdentityProblem("NOT_FOUND", "citizenId", "no such citizen")
+            raise not_confirmed()
         verified = await verify_by_partner(
             info.context.services.engines,
             info.context.principal,

@@ -54,6 +54,17 @@ class IdentityProblem(Exception):
         self.message = message
 
 
+def not_confirmed() -> IdentityProblem:
+    """The one answer a verifier gets when nothing can be verified, whether the citizen
+    does not exist, is not one it may verify, or has not claimed these values: telling
+    them apart would let a verifier probe who exists and what they claimed."""
+    return IdentityProblem(
+        "CLAIM_MISMATCH",
+        "citizenId",
+        "no citizen you may verify has claimed these values",
+    )
+
+
 @dataclass(frozen=True)
 class Claims:
     """What a citizen says about themselves, or a verifier confirms (None: not given)."""
@@ -239,7 +250,7 @@ async def verify_by_partner(
     identifiers = _identifiers(claims)
     profile = await load_profile(engines, citizen_id)
     if profile is None or not _may_verify(partner, profile):
-        raise IdentityProblem("NOT_FOUND", "citizenId", "no such citizen")
+        raise not_confirmed()
     claimed = set(profile.claimed())
     to_verify = []
     for kind, value in identifiers:
@@ -248,15 +259,11 @@ async def verify_by_partner(
         elif any(i.kind is kind and i.value == value and i.verified for i in profile.identifiers):
             continue
         else:
-            raise IdentityProblem(
-                "CLAIM_MISMATCH", _FIELD[kind], f"the citizen has not claimed this {kind.value}"
-            )
+            raise not_confirmed()
     birth = claims.date_of_birth
     if birth is not None and birth != profile.date_of_birth:
         if birth != profile.claimed_date_of_birth:
-            raise IdentityProblem(
-                "CLAIM_MISMATCH", "dateOfBirth", "the citizen has claimed another date of birth"
-            )
+            raise not_confirmed()
     else:
         birth = None
     if not to_verify and birth is None:

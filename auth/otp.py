@@ -31,6 +31,10 @@ class CodeHasher:
     def matches(self, challenge_id: uuid.UUID, code: str, stored: str) -> bool:
         return hmac.compare_digest(self.hash(challenge_id, code), stored)
 
+    def derive(self, label: str, value: str) -> bytes:
+        """A value only this service can compute from another (same secret, same result)."""
+        return hmac.new(self._pepper, f"{label}:{value}".encode(), hashlib.sha256).digest()
+
 
 def load_pepper(settings: Settings) -> bytes:
     """HEALTHGRAPH_OTP_SECRET; in development, a secret generated once under the data dir."""

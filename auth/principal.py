@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth import partners
+from auth.revocations import Revocations
 from auth.scopes import Scope
 from auth.tokens import InvalidToken, TokenIssuer
 from models.stores import is_unavailable
@@ -63,12 +64,15 @@ def _credentials(authorization: str | None) -> str | Anonymous:
     return credentials.strip()
 
 
-def _citizen(credentials: str, issuer: TokenIssuer) -> Principal:
-    """The citizen behind an access JWT."""
+def _citizen(credentials: str, issuer: TokenIssuer, revocations: Revocations | None) -> Principal:
+    """The citizen behind an access JWT, unless its session has been signed out."""
     try:
         claims = issuer.verify(credentials)
     except InvalidToken as error:
         return Anonymous(str(error))
+    session = claims.session_id
+    if session is not None and revocations is not None and revocations.revoked(session):
+        return Anonymous("the session has been signed out")
     return CitizenPrincipal(claims.citizen_id)
 
 
@@ -90,7 +94,10 @@ async def _partner(core: AsyncEngine, token: str) -> Principal:
 
 
 async def authenticate(
-    authorization: str | None, issuer: TokenIssuer, core: AsyncEngine
+    authorization: str | None,
+    issuer: TokenIssuer,
+    core: AsyncEngine,
+    revocations: Revocations | None = None,
 ) -> Principal:
     """`core` is the core store's engine for reads (see Engines.reader)."""
     credentials = _credentials(authorization)
@@ -98,4 +105,4 @@ async def authenticate(
         return credentials
     if partners.is_partner_token(credentials):
         return await _partner(core, credentials)
-    return _citizen(credentials, issuer)
+    return _citizen(credentials, issuer, revocations)

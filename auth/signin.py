@@ -4,6 +4,7 @@ Everything that must hold across app processes (challenges, attempt counts,
 rate-limit counters, refresh tokens) lives in the core store.
 """
 
+import base64
 import hashlib
 import logging
 import secrets
@@ -114,6 +115,7 @@ class SignIn:
         self.code_ttl = timedelta(seconds=settings.otp_ttl_seconds)
         self.refresh_ttl = timedelta(days=settings.refresh_token_days)
         self.rate_window = timedelta(seconds=settings.otp_rate_window_seconds)
+        self.reuse_grace = timedelta(seconds=settings.refresh_reuse_grace_seconds)
 
     @classmethod
     def from_settings(cls, core: AsyncEngine, issuer: TokenIssuer, settings: Settings) -> "SignIn":
@@ -200,13 +202,28 @@ class SignIn:
             return SignInRefused(problem, "challengeId", message)
         return attempt.phone
 
+    def _successor(self, refresh_token: str) -> str:
+        """The token that replaces a refresh token: derived from it, so that a retry of
+        the same refresh gets the same one."""
+        derived = self.hasher.derive("refresh-successor", refresh_token)
+        return REFRESH_TOKEN_PREFIX + base64.urlsafe_b64encode(derived).decode().rstrip("=")
+
     async def _start_session(
-        self, core: AsyncConnection, citizen_id: uuid.UUID, family_id: uuid.UUID, created: bool
+        self,
+        core: AsyncConnection,
+        citizen_id: uuid.UUID,
+        family_id: uuid.UUID,
+        created: bool,
+        refresh_token: str | None = None,
+        stored_already: bool = False,
     ) -> Session:
-        refresh_token = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
-        refresh_expires_at = await session.store_token(
-            core, refresh_token_hash(refresh_token), citizen_id, family_id, self.refresh_ttl
-        )
+        refresh_token = refresh_token or REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        if stored_already:
+            refresh_expires_at = await session.expiry_of(core, refresh_token_hash(refresh_token))
+        else:
+            refresh_expires_at = await session.store_token(
+                core, refresh_token_hash(refresh_token), citizen_id, family_id, self.refresh_ttl
+            )
         now = datetime.now(UTC)
         return Session(
             citizen_id=citizen_id,
@@ -218,10 +235,18 @@ class SignIn:
         )
 
     async def refresh(self, refresh_token: str) -> Session:
+        presented = refresh_token.strip()
         async with self.core.begin() as core:
-            spent = await session.spend(core, refresh_token_hash(refresh_token.strip()))
+            spent = await session.spend(core, refresh_token_hash(presented), self.reuse_grace)
             if isinstance(spent, session.SpentToken):
-                return await self._start_session(core, spent.citizen_id, spent.family_id, False)
+                return await self._start_session(
+                    core,
+                    spent.citizen_id,
+                    spent.family_id,
+                    False,
+                    refresh_token=self._successor(presented),
+                    stored_already=spent.again,
+                )
         # Reached only on a refusal, after the transaction (and any family revocation) committed.
         if spent is session.Refusal.REUSED:
             log.warning("a refresh token was used twice: its whole session family is revoked")

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     jwt_keys_dir: Path | None = None
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
+    # How often each process reads the signed-out sessions: an access token of a session
+    # signed out stops working everywhere within about this many seconds.
+    revocation_refresh_seconds: float = Field(default=2.0, gt=0)
+    # A refresh token presented again within this many seconds of its first use (a
+    # retry, a second tab) gets the same new tokens instead of signing the session out.
+    refresh_reuse_grace_seconds: float = Field(default=10.0, ge=0)
 
     # Sign-in codes. The secret keys their hashes; in development one is generated
     # under data_dir when unset.

@@ -41,6 +41,8 @@ class Refusal(StrEnum):
 class SpentToken:
     family_id: uuid.UUID
     citizen_id: uuid.UUID
+    # Spent moments ago already (a retry, a second tab): its successor exists.
+    again: bool = False
 
 
 async def store_token(
@@ -64,8 +66,11 @@ async def store_token(
     return now + ttl
 
 
-async def spend(core: AsyncConnection, token_hash: str) -> SpentToken | Refusal:
-    """Use up a live token; a token already used revokes its whole family."""
+async def spend(
+    core: AsyncConnection, token_hash: str, grace: timedelta = timedelta(0)
+) -> SpentToken | Refusal:
+    """Use up a live token. A token used again within `grace` of its first use is spent
+    `again`; later, it revokes its whole family."""
     table = RefreshToken.__table__
     statement = (
         sa.update(table)
@@ -81,18 +86,30 @@ async def spend(core: AsyncConnection, token_hash: str) -> SpentToken | Refusal:
     row = (await core.execute(statement)).first()
     if row is not None:
         return SpentToken(row.family_id, row.citizen_id)
-    query = sa.select(table.c.family_id, table.c.used_at, table.c.revoked_at).where(
-        table.c.token_hash == token_hash
-    )
+    query = sa.select(
+        table.c.family_id,
+        table.c.citizen_id,
+        table.c.used_at,
+        table.c.revoked_at,
+        (table.c.used_at > sa.func.now() - grace).label("within_grace"),
+    ).where(table.c.token_hash == token_hash)
     found = (await core.execute(query)).first()
     if found is None:
         return Refusal.UNKNOWN
     if found.revoked_at is not None:
         return Refusal.REVOKED
+    if found.used_at is not None and found.within_grace:
+        return SpentToken(found.family_id, found.citizen_id, again=True)
     if found.used_at is not None:
         await revoke_family(core, found.family_id)
         return Refusal.REUSED
     return Refusal.EXPIRED
+
+
+async def expiry_of(core: AsyncConnection, token_hash: str) -> datetime:
+    table = RefreshToken.__table__
+    query = sa.select(table.c.expires_at).where(table.c.token_hash == token_hash)
+    return (await core.execute(query)).scalar_one()  # type: ignore[no-any-return]
 
 
 async def family_of(core: AsyncConnection, token_hash: str) -> SpentToken | None:
@@ -127,3 +144,14 @@ async def family_revoked(core: AsyncConnection, family_id: uuid.UUID) -> bool:
         sa.exists().where(table.c.family_id == family_id, table.c.revoked_at.is_not(None))
     )
     return bool((await core.execute(query)).scalar())
+
+
+async def families_revoked_within(core: AsyncConnection, window: timedelta) -> set[uuid.UUID]:
+    """The session families signed out within the window (ix_refresh_tokens_revoked_at)."""
+    table = RefreshToken.__table__
+    query = (
+        sa.select(table.c.family_id)
+        .where(table.c.revoked_at.is_not(None), table.c.revoked_at > sa.func.now() - window)
+        .distinct()
+    )
+    return set((await core.execute(query)).scalars())

@@ -1,9 +1,11 @@
 """What a citizen claims about themselves links records only once verified."""
 
+import uuid
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from strawberry import relay
 
 from auth.identity import confirm_claims_of_phones
 from models.stores import Store
@@ -208,7 +210,7 @@ async def test_a_verifier_cannot_verify_what_the_citizen_did_not_claim(graphql, 
     )
 
     assert body["data"]["verifyIdentity"]["userErrors"] == [
-        {"field": "nationalId", "code": "CLAIM_MISMATCH"}
+        {"field": "citizenId", "code": "CLAIM_MISMATCH"}
     ]
 
 
@@ -216,7 +218,7 @@ async def test_a_verifier_cannot_verify_what_the_citizen_did_not_claim(graphql, 
     ("scopes", "province", "outcome"),
     [
         (("reconcile",), "24", "verified"),
-        (("reconcile",), "01", "NOT_FOUND"),
+        (("reconcile",), "01", "CLAIM_MISMATCH"),
         (("citizen:read:vaccinations",), None, "FORBIDDEN"),
     ],
 )
@@ -342,3 +344,29 @@ async def test_records_of_other_phones_confirm_nothing(graphql, given, sign_in):
     await update(graphql, session["accessToken"])
 
     assert await confirm_claims_of_phones(given.engines, ["0987654321"]) == 0
+
+
+async def test_a_verifier_cannot_tell_a_missing_citizen_from_an_unclaimed_value(
+    graphql, sign_in, partners
+):
+    session = await sign_in(PHONE)
+    await update(graphql, session["accessToken"])
+    e_id = await partners.create("identity:verify")
+    nobody = str(relay.GlobalID("Citizen", str(uuid.uuid4())))
+
+    def ask(citizen_id: str, national_id: str) -> dict:
+        return {"input": {"citizenId": citizen_id, "nationalId": national_id}}
+
+    mismatch = await graphql.query(
+        VERIFY_MESSAGE, ask(session["citizenId"], "024090009999"), token=e_id.token
+    )
+    missing = await graphql.query(VERIFY_MESSAGE, ask(nobody, CCCD), token=e_id.token)
+    garbage = await graphql.query(VERIFY_MESSAGE, ask("not-an-id", CCCD), token=e_id.token)
+
+    answers = [body["data"]["verifyIdentity"] for body in (mismatch, missing, garbage)]
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["userErrors"][0]["code"] == "CLAIM_MISMATCH"
+
+
+VERIFY_MESSAGE = """mutation($input: VerifyIdentityInput!) { verifyIdentity(input: $input) {
+  verified dateOfBirthVerified userErrors { field code message } } }"""

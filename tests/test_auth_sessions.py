@@ -1,5 +1,8 @@
 """Sessions: single-use refresh tokens, theft detection by reuse, and signing out."""
 
+import asyncio
+import time
+
 import sqlalchemy as sa
 
 from models.stores import Store
@@ -38,25 +41,27 @@ async def test_a_refresh_token_buys_new_tokens_again_and_again(graphql, sign_in)
     assert me["data"]["me"]["id"] == session["citizenId"]
 
 
-async def test_reusing_a_refresh_token_revokes_the_whole_family(graphql, sign_in):
+async def test_reusing_a_refresh_token_revokes_the_whole_family(app_process, sign_in):
     session = await sign_in()
     stolen = session["refreshToken"]
-    legitimate_next = (await refresh(graphql, stolen))["session"]["refreshToken"]
+    async with app_process(refresh_reuse_grace_seconds=0) as strict:
+        legitimate_next = (await refresh(strict, stolen))["session"]["refreshToken"]
 
-    replayed = await refresh(graphql, stolen)
-    after_theft = await refresh(graphql, legitimate_next)
+        replayed = await refresh(strict, stolen)
+        after_theft = await refresh(strict, legitimate_next)
 
     assert refused_with(replayed) == "SESSION_REVOKED"
     assert refused_with(after_theft) == "SESSION_REVOKED"
 
 
-async def test_reuse_in_one_session_leaves_the_citizens_other_sessions_alone(graphql, sign_in):
+async def test_reuse_in_one_session_leaves_the_citizens_other_sessions_alone(app_process, sign_in):
     phone_session = await sign_in()
     tablet_session = await sign_in()
-    await refresh(graphql, phone_session["refreshToken"])
-    await refresh(graphql, phone_session["refreshToken"])
+    async with app_process(refresh_reuse_grace_seconds=0) as strict:
+        await refresh(strict, phone_session["refreshToken"])
+        await refresh(strict, phone_session["refreshToken"])
 
-    tablet = await refresh(graphql, tablet_session["refreshToken"])
+        tablet = await refresh(strict, tablet_session["refreshToken"])
 
     assert tablet["session"] is not None
 
@@ -118,3 +123,50 @@ async def test_refresh_tokens_are_stored_only_as_hashes(sign_in, engines):
     assert len(hashes) == 1
     assert session["refreshToken"] not in hashes[0]
     assert session["refreshToken"][4:] not in hashes[0]
+
+
+async def test_two_simultaneous_refreshes_get_the_same_new_tokens(graphql, sign_in):
+    session = await sign_in()
+
+    first, second = await asyncio.gather(
+        refresh(graphql, session["refreshToken"]), refresh(graphql, session["refreshToken"])
+    )
+
+    assert first["userErrors"] == second["userErrors"] == []
+    assert first["session"]["refreshToken"] == second["session"]["refreshToken"]
+    assert first["session"]["refreshToken"] != session["refreshToken"]
+    following = await refresh(graphql, second["session"]["refreshToken"])
+    assert following["session"] is not None
+    me = await graphql.query("{ me { id } }", token=second["session"]["accessToken"])
+    assert me["data"]["me"]["id"] == session["citizenId"]
+
+
+async def test_a_retry_within_the_grace_period_gets_the_same_tokens(graphql, sign_in):
+    session = await sign_in()
+
+    first = (await refresh(graphql, session["refreshToken"]))["session"]
+    retried = (await refresh(graphql, session["refreshToken"]))["session"]
+
+    assert retried["refreshToken"] == first["refreshToken"]
+
+
+async def test_access_tokens_of_a_signed_out_session_stop_working_in_every_process(
+    graphql, sign_in, app_process
+):
+    signed_out = await sign_in()
+    other = await sign_in()
+    async with app_process(revocation_refresh_seconds=0.2) as elsewhere:
+        before = await elsewhere.query("{ me { id } }", token=signed_out["accessToken"])
+        await logout(graphql, signed_out["refreshToken"])
+        deadline = time.monotonic() + 10
+        while True:
+            after = await elsewhere.query("{ me { id } }", token=signed_out["accessToken"])
+            if "errors" in after or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        still = await elsewhere.query("{ me { id } }", token=other["accessToken"])
+
+    assert before["data"]["me"]["id"] == signed_out["citizenId"]
+    assert after["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "signed out" in after["errors"][0]["message"]
+    assert still["data"]["me"]["id"] == other["citizenId"]

@@ -110,6 +110,8 @@ async def test_rotate_with_grace_keeps_the_old_token_working_for_a_while(
         (["--scopes", "citizen:read:everything"], "unknown scope"),
         (["--scopes", "reconcile"], "--province"),
         (["--scopes", "testing:write", "--expires", "2027-01-01T00:00"], "time zone"),
+        (["--scopes", "testing:write", "--expires", "2020-01-01"], "not in the future"),
+        (["--scopes", "testing:write", "--expires", "0d"], "not in the future"),
     ],
 )
 async def test_create_refuses_bad_input(healthgraph, engines, args, complaint):
