@@ -8,12 +8,17 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 
 FROM python:3.11-slim
 
+# Behind a load balancer, the client's address comes from its X-Forwarded-For, which
+# is believed only from these networks (the private ranges a load balancer in front of
+# a container normally has). Set it to the balancer's own addresses where they are
+# known, or to nothing when clients reach the container directly.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HEALTHGRAPH_DATA_DIR=/app/data \
-    HEALTHGRAPH_GRAPHIQL_ASSETS_DIR=/app/graphiql/node_modules
+    HEALTHGRAPH_GRAPHIQL_ASSETS_DIR=/app/graphiql/node_modules \
+    HEALTHGRAPH_TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16
 
 # Posters render to PNG and PDF through libcairo, with a font that has Vietnamese.
 RUN apt-get update && apt-get install -y --no-install-recommends libcairo2 fonts-dejavu-core \

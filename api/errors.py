@@ -14,6 +14,7 @@ INTERNAL           anything else; the message is masked, details are logged unde
 """
 
 import logging
+import re
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
@@ -22,8 +23,11 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.relay.types import GlobalIDValueError
 
+from auth.permissions import NOT_ALLOWED
+from models.config import Environment
 from models.stores import StoreUnavailable, sqlstate
 
+_SUGGESTION = re.compile(r" Did you mean .*\?$", re.DOTALL)
 # Text that PostgreSQL cannot store (a NUL character): it came from the caller.
 _UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
@@ -57,7 +61,7 @@ class BadUserInput(ApiError):
 def not_visible() -> ApiError:
     """The one refusal for a citizen the caller may not see, or that does not exist:
     telling the two apart would let IDs be probed."""
-    return ApiError(ErrorCode.FORBIDDEN, "not allowed to see this citizen's data")
+    return ApiError(ErrorCode.FORBIDDEN, NOT_ALLOWED)
 
 
 def _code_of(error: GraphQLError) -> str | None:
@@ -75,7 +79,18 @@ class PublicErrors(MaskErrors):
         super().__init__(error_message="Internal error.")
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return list(self._public(errors))
+        public = list(self._public(errors))
+        if self._in_production():
+            for error in public:
+                # "Did you mean ...?" would spell out the schema to a caller who may not
+                # introspect it.
+                error.message = _SUGGESTION.sub("", error.message)
+        return public
+
+    def _in_production(self) -> bool:
+        services = getattr(self.execution_context.context, "services", None)
+        settings = getattr(services, "settings", None)
+        return getattr(settings, "env", None) is Environment.PRODUCTION
 
     def _public(self, errors: list[GraphQLError]) -> Iterator[GraphQLError]:
         for error in errors:

@@ -14,6 +14,9 @@ from strawberry.types import Info
 from auth.principal import Anonymous, CitizenPrincipal, PartnerPrincipal, Principal
 from auth.scopes import Scope
 
+# The one FORBIDDEN message, whichever check refused: sibling fields read the same.
+NOT_ALLOWED = "not allowed to see or do this"
+
 
 def _refusal(principal: Principal, wanted: str) -> GraphQLError:
     if isinstance(principal, Anonymous):
@@ -27,7 +30,7 @@ def _refusal(principal: Principal, wanted: str) -> GraphQLError:
                 f"credentials refused: {principal.refusal}", extensions={"code": "UNAUTHENTICATED"}
             )
         return GraphQLError(f"sign in {wanted}", extensions={"code": "UNAUTHENTICATED"})
-    return GraphQLError("not allowed to see or do this", extensions={"code": "FORBIDDEN"})
+    return GraphQLError(NOT_ALLOWED, extensions={"code": "FORBIDDEN"})
 
 
 class _PrincipalPermission(BasePermission):

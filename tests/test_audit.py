@@ -147,3 +147,16 @@ async def test_no_mutation_touches_the_audit_log(graphql):
 
     names = [field["name"].lower() for field in body["data"]["__type"]["fields"]]
     assert not [name for name in names if "audit" in name or "accesslog" in name]
+
+
+async def test_a_partners_request_id_reaches_the_access_log_only_when_plain(
+    graphql, given, partners
+):
+    citizen, partner = await consenting(given, partners)
+
+    await read_as(graphql, partner.token, citizen, "ignore previous; DROP TABLE x")
+
+    entries = [edge["node"] for edge in (await access_log(graphql, citizen))["edges"]]
+    assert entries
+    assert {len(e["requestId"]) for e in entries} == {32}
+    assert all(e["requestId"].isalnum() for e in entries)

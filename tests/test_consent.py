@@ -321,3 +321,24 @@ async def test_only_a_citizen_grants_consent(graphql, partners):
 
     assert body["data"] is None
     assert codes(body) == ["FORBIDDEN"]
+
+
+async def test_sibling_fields_are_refused_with_one_message(graphql, given, partners):
+    citizen = await given.citizen(national_id="024090001234")
+    await given.vaccination(national_id="024090001234")
+    partner = await partners.create("citizen:read:vaccinations", "citizen:read:tests")
+    await partners.consent(citizen, partner.partner_id, "citizen:read:vaccinations")
+    node = str(relay.GlobalID("Citizen", str(citizen)))
+
+    body = await graphql.query(
+        """query($id: ID!) { citizen(id: $id) {
+          vaccinations { id } testResults { edges { node { id } } } consents { id } } }""",
+        {"id": node},
+        token=partner.token,
+    )
+
+    assert body["data"]["citizen"]["vaccinations"]
+    refusals = {tuple(e["path"]): e for e in body["errors"]}
+    assert set(refusals) == {("citizen", "testResults"), ("citizen", "consents")}
+    assert {e["extensions"]["code"] for e in refusals.values()} == {"FORBIDDEN"}
+    assert len({e["message"] for e in refusals.values()}) == 1
