@@ -165,6 +165,9 @@ def settings(store_urls: StoreUrls, tmp_path_factory: pytest.TempPathFactory) ->
         immunization_database_url=store_urls.immunization,
         testing_database_url=store_urls.testing,
         store_connect_timeout=2,
+        # Generous, so that a machine under load does not fail tests of other things;
+        # the tests of a slow store set their own.
+        store_read_timeout=10,
         # Counted on every request, never reached by the suite's own traffic.
         rate_limit_per_token=1_000_000,
         rate_limit_per_address=1_000_000,
