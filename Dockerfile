@@ -26,7 +26,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libcairo2 fonts
 RUN groupadd --system healthgraph && useradd --system --gid healthgraph --home /app healthgraph
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.txt ./
 COPY api ./api
 COPY models ./models
 COPY demo ./demo
@@ -34,8 +34,11 @@ COPY auth ./auth
 COPY migrations ./migrations
 COPY schema.graphql ./
 COPY --from=graphiql /graphiql/node_modules ./graphiql/node_modules
-# The same install as the README's, without the test tools.
-RUN python -m pip install . && mkdir -p /app/data && chown healthgraph:healthgraph /app/data
+# The same install as the README's, without the test tools: the locked versions, then the
+# project itself.
+RUN python -m pip install --require-hashes -r requirements.txt \
+    && python -m pip install --no-deps . \
+    && mkdir -p /app/data && chown healthgraph:healthgraph /app/data
 
 USER healthgraph
 EXPOSE 8000
