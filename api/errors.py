@@ -72,6 +72,10 @@ def _code_of(error: GraphQLError) -> str | None:
     return None
 
 
+def _unstorable_text(error: Exception | None) -> bool:
+    return error is not None and sqlstate(error) in _UNSTORABLE_TEXT
+
+
 class PublicErrors(MaskErrors):
     """Keeps coded errors, marks request errors BAD_USER_INPUT, masks the rest as INTERNAL."""
 
@@ -109,7 +113,7 @@ class PublicErrors(MaskErrors):
                         "store": error.original_error.store.value,
                     },
                 )
-            elif sqlstate(error.original_error) in _UNSTORABLE_TEXT:
+            elif _unstorable_text(error.original_error):
                 yield GraphQLError(
                     "text may not contain a NUL character",
                     nodes=error.nodes,
