@@ -2,6 +2,7 @@
 shared (rate limits, signed-out sessions, metrics) and stop without dropping requests."""
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -195,6 +196,24 @@ async def test_a_rate_limit_holds_across_workers(two_workers):
         for r in responses
     ]
     assert sorted(codes) == ["RATE_LIMITED"] * 5 + ["ok"] * 3
+
+
+async def test_a_persisted_query_registered_with_one_worker_runs_on_every_worker(two_workers):
+    document = f"query Catalog {{ vaccines {{ code n{uuid.uuid4().hex}: name }} }}"
+    persisted = {
+        "persistedQuery": {
+            "version": 1,
+            "sha256Hash": hashlib.sha256(document.encode()).hexdigest(),
+        }
+    }
+    async with httpx.AsyncClient(base_url=two_workers.url, timeout=30) as http:
+        registered = await http.post("/graphql", json={"query": document, "extensions": persisted})
+
+    responses = await _each_on_a_new_connection(two_workers, 16, {"extensions": persisted})
+
+    assert len(_workers_that_answered(two_workers, responses)) == 2
+    assert {r.text for r in responses} == {registered.text}
+    assert registered.json()["data"]["vaccines"]
 
 
 async def test_a_signed_out_session_is_refused_by_every_worker_within_seconds(two_workers):
