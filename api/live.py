@@ -18,11 +18,11 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 
 from api.context import Context, fresh_loaders
-from api.errors import ApiError, ErrorCode, StoreUnavailable
+from api.errors import ApiError, ErrorCode
 from api.loaders import Loaders
 from auth.connection import ConnectedCitizen, ConnectionRefused, connect, still_allowed
 from models.notify import Channel, Inbox, ListenerUnavailable, Notice
-from models.stores import Store
+from models.stores import Store, StoreUnavailable
 
 log = logging.getLogger("healthgraph.live")
 
@@ -76,7 +76,7 @@ async def notices(info: strawberry.Info, channel: Channel) -> AsyncIterator[tupl
                 if notice is not None:
                     yield notice, fresh_loaders(context)
     except ListenerUnavailable as error:
-        raise StoreUnavailable(Store.CORE.value) from error
+        raise StoreUnavailable(Store.CORE) from error
 
 
 async def _next(inbox: Inbox, connected: ConnectedCitizen, interval: float) -> Notice | None:
