@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from api.errors import ApiError, ErrorCode, StoreUnavailable
+from api.errors import ApiError, ErrorCode
 from api.reconciliation import RecordKind as RecordKindName
 from api.testing import TestResult, test_result_from_row
 from api.user_errors import UserError, UserErrorCode, user_error
@@ -45,7 +45,7 @@ from models.records import (
     write_records,
 )
 from models.records import void_record as void_stored_record
-from models.stores import Engines, Store, is_unavailable
+from models.stores import Engines, Store, StoreUnavailable, is_unavailable
 from models.testing import TestOutcome, samples_in_any_status
 from models.vaccination import records_by_ids
 
@@ -162,7 +162,7 @@ async def _in_store(store: Store, work: Callable[[], Awaitable[T]]) -> T:
         return await work()
     except Exception as error:
         if is_unavailable(error):
-            raise StoreUnavailable(store.value) from error
+            raise StoreUnavailable(store) from error
         raise
 
 
