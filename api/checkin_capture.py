@@ -15,7 +15,6 @@ from strawberry import relay
 
 from api.checkin import CheckIn, check_in_from_row
 from api.nodes import parse_typed_node_id
-from api.stores import reading
 from api.user_errors import UserError, UserErrorCode, user_error
 from auth.permissions import IsCitizen, OperatesVenues
 from auth.principal import PartnerPrincipal
@@ -26,7 +25,7 @@ from models.citizen import holder_of_verified
 from models.config import Settings
 from models.identifiers import IdentifierKind, InvalidIdentifier, normalize_insurance_number
 from models.retention import retention_cutoff
-from models.stores import Store
+from models.stores import Store, reading
 from models.venue import VenueKind, venue_by_code
 
 # Scanners' clocks drift: a scan this far ahead of ours still counts as now.

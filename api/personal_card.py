@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.nodes import parse_typed_node_id
 from api.poster import poster_svg
-from api.stores import reading
 from api.user_errors import UserError, UserErrorCode, user_error
 from auth.permissions import IsCitizen, Reconciles
 from auth.principal import PartnerPrincipal
@@ -21,7 +20,7 @@ from auth.scopes import Section
 from models import checkin as cards
 from models.audit import Actor, AuditAction, record
 from models.citizen import citizens_by_ids
-from models.stores import Store
+from models.stores import Store, reading
 
 CARD_CAPTION = "Thẻ QR cá nhân · Personal QR card"
 

@@ -11,14 +11,13 @@ from starlette.responses import JSONResponse, Response
 
 from api.context import Services
 from api.poster import MEDIA_TYPES, PosterFormat, render_poster
-from api.stores import reading
 from api.user_errors import UserError, UserErrorCode, user_error
 from auth.permissions import OperatesVenues
 from auth.principal import Anonymous, PartnerPrincipal, authenticate
 from auth.qr import CodeKind, QrSigner
 from auth.scopes import Scope
 from models import venue as venues
-from models.stores import Store
+from models.stores import Store, reading
 from models.venue import VenueKind as VenueKindEnum
 
 strawberry.enum(VenueKindEnum, name="VenueKind")
