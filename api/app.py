@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -26,6 +26,7 @@ from api.tracing import tracer_of, tracer_provider
 from api.venue import venue_qr_svg
 from auth.qr import QrSigner
 from auth.revocations import Revocations
+from auth.health_pass import PassIssuer
 from auth.signin import SignIn
 from auth.sms import sign_in_settings_check
 from auth.tokens import TokenIssuer
@@ -90,8 +91,21 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def jwks(request: Request) -> JSONResponse:
-    issuer: TokenIssuer = request.app.state.services.issuer
-    return JSONResponse(issuer.jwks(), headers={"cache-control": "public, max-age=300"})
+    services: Services = request.app.state.services
+    keys = services.issuer.ring.jwks() + (services.passes.ring.jwks() if services.passes else [])
+    return JSONResponse({"keys": keys}, headers={"cache-control": "public, max-age=300"})
+
+
+async def revoked_passes(request: Request) -> Response:
+    """The signed list of revoked passes that have not expired, for offline scanners."""
+    services: Services = request.app.state.services
+    assert services.passes is not None
+    async with services.engines.reader(Store.CORE).connect() as core:
+        token, etag, max_age = await services.passes.revoked_list(core, datetime.now(UTC))
+    headers = {"cache-control": f"public, max-age={max_age}", "etag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(token, media_type="application/jwt", headers=headers)
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
@@ -156,6 +170,7 @@ def create_app(
                 broker=broker,
                 tracer=tracer,
                 revocations=revocations,
+                passes=PassIssuer.from_settings(settings),
             )
             app.state.services = services
             refreshing = asyncio.create_task(revocations.keep_fresh())
@@ -183,6 +198,7 @@ def create_app(
             Route("/.well-known/jwks.json", jwks),
             Mount("/graphiql", app=GraphiQLAssets(settings.graphiql_assets_dir)),
             Route("/venues/{code}/qr.svg", venue_qr_svg),
+            Route("/.well-known/revoked-passes", revoked_passes),
         ],
         middleware=_middleware(settings),
         lifespan=lifespan,

@@ -16,6 +16,7 @@ from api.connections import build_connection
 from api.consent import Consent, consent_from_row
 from api.errors import ApiError, not_visible
 from api.exposure_alert import ExposureAlert, my_exposure_alerts
+from api.health_pass import HealthPass, resolve_health_pass
 from api.nodes import load_nodes, parse_typed_node_id
 from api.pagination import decode_cursor, page_size
 from api.personal_card import PersonalQr, personal_qr_field
@@ -62,7 +63,7 @@ class Citizen(relay.Node):
     @strawberry.field(permission_classes=[ReadsVaccinations])
     async def vaccination_status(self, info: strawberry.Info) -> VaccinationStatus | None:
         rows = await info.context.loaders.vaccinations.load(uuid.UUID(self.id))
-        return status_from_rows(rows)
+        return status_from_rows(rows, info.context.services.passes.rules)
 
     @strawberry.field(
         description="Test results, newest sample first.", permission_classes=[ReadsTests]
@@ -150,6 +151,14 @@ class Citizen(relay.Node):
             access_log_entry_from_row,
             has_previous=key.after_at is not None,
         )
+
+    @strawberry.field(
+        description="Your health pass: its colour, why, and the signed QR code a scanner "
+        "checks, online or offline.",
+        permission_classes=[IsCitizen],
+    )
+    async def health_pass(self, info: strawberry.Info) -> HealthPass | None:
+        return await resolve_health_pass(info, self.id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

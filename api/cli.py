@@ -1,5 +1,5 @@
 """The `healthgraph` program: serve, migrate, seed, token, export-schema, partner, import,
-venue, retention."""
+venue, retention, keys, pass."""
 
 import argparse
 import asyncio
@@ -284,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_venue_commands(commands, _with_stores)
     add_retention_commands(commands, _with_stores)
+
+    from api.keys import add_key_and_pass_commands
+
+    add_key_and_pass_commands(commands, _with_stores)
     return parser
 
 

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 from api.loaders import Access, Loaders
 from api.observe import Observed, observed_in
 from auth.connection import ConnectedCitizen
+from auth.health_pass import PassIssuer
 from auth.principal import CitizenPrincipal, PartnerPrincipal, Principal, authenticate
 from auth.qr import QrSigner
 from auth.revocations import Revocations
@@ -33,6 +34,7 @@ class Services:
     broker: Broker | None = None
     tracer: Tracer | None = None
     revocations: Revocations | None = None
+    passes: PassIssuer | None = None
 
 
 @dataclass
@@ -68,8 +70,12 @@ async def build_context(
         response=response,
         principal=principal,
         services=services,
-        loaders=Loaders(services.engines, Access(principal, services.engines, observed.request_id)),
         observed=observed,
+        loaders=Loaders(
+            services.engines,
+            Access(principal, services.engines, observed.request_id),
+            services.passes,
+        ),
     )
 
 
@@ -78,7 +84,9 @@ def fresh_loaders(context: Context) -> Loaders:
     needs one per event."""
     services = context.services
     return Loaders(
-        services.engines, Access(context.principal, services.engines, context.request_id)
+        services.engines,
+        Access(context.principal, services.engines, context.request_id),
+        services.passes,
     )
 
 

@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import Row
@@ -11,6 +11,8 @@ from strawberry.dataloader import DataLoader
 
 from api.access import Access
 from api.errors import ApiError, not_visible
+from api.health_pass import EvaluatedPass, load_health_passes
+from auth.health_pass import PassIssuer
 from auth.scopes import Section
 from models.audit import audit_page
 from models.base import PageKey
@@ -37,9 +39,10 @@ RecordIds = dict[RecordStore, list[uuid.UUID]]
 
 
 class Loaders:
-    def __init__(self, engines: Engines, access: Access) -> None:
+    def __init__(self, engines: Engines, access: Access, passes: PassIssuer | None = None) -> None:
         self.engines = engines
         self.access = access
+        self.passes = passes
         self.citizen = DataLoader(self._citizens)
         self.record_ids = DataLoader(self._record_ids)
         self.vaccinations = DataLoader(self._vaccinations)
@@ -72,6 +75,11 @@ class Loaders:
     @cached_property
     def profile(self) -> DataLoader[uuid.UUID, Profile | None]:
         return DataLoader(self._profiles)
+
+    @cached_property
+    def health_pass(self) -> DataLoader[uuid.UUID, EvaluatedPass | None]:
+        assert self.passes is not None, "the app builds a pass issuer at start-up"
+        return DataLoader(partial(load_health_passes, self, self.passes))
 
     def prefetch_record_ids(self, citizen_id: uuid.UUID) -> None:
         """Start loading a citizen's vaccination links; a failure surfaces where they are

@@ -17,6 +17,7 @@ import asyncio
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from enum import Enum
 from typing import Any
 
@@ -129,6 +130,8 @@ class CitizenView:
     citizen: Record
     doses: list[tuple[Record, SeriesRole]]
     summary: SeriesSummary
+    # The pass rules' calendar, in which a citizen's dates are days.
+    time_zone: tzinfo
     tests: PageView | None
     check_ins: PageView | None
 
@@ -220,15 +223,13 @@ def _vaccination_status(node: FieldNode) -> Build:
         node.selection_set,
         "VaccinationStatus",
         {
-            "dosesReceived": lambda s: s.doses,
-            "primarySeriesComplete": lambda s: s.primary_complete,
-            "primarySeriesCompletedOn": lambda s: (
-                _iso(s.completed_at.date()) if s.completed_at else None
-            ),
-            "boosterDoses": lambda s: s.boosters,
+            "dosesReceived": lambda v: v.summary.doses,
+            "primarySeriesComplete": lambda v: v.summary.primary_complete,
+            "primarySeriesCompletedOn": lambda v: _iso(v.summary.completed_on(v.time_zone)),
+            "boosterDoses": lambda v: v.summary.boosters,
         },
     )
-    return lambda view: status(view.summary)
+    return status
 
 
 def _literal(value: ValueNode) -> Any:
@@ -368,7 +369,12 @@ class Plan:
         if type(principal) is not CitizenPrincipal:
             return None
         try:
-            view = await _read(context.services.engines, principal.citizen_id, self.wanted)
+            view = await _read(
+                context.services.engines,
+                principal.citizen_id,
+                self.wanted,
+                context.services.passes.rules.time_zone,
+            )
             return None if view is None else dict(self.build(view))
         except Exception:  # the generic executor answers, and reports the error
             return None
@@ -425,7 +431,9 @@ async def _with_pool_results(engines: Engines, samples: list[Record]) -> list[An
     return shown
 
 
-async def _read(engines: Engines, citizen_id: uuid.UUID, wanted: Wanted) -> CitizenView | None:
+async def _read(
+    engines: Engines, citizen_id: uuid.UUID, wanted: Wanted, time_zone: tzinfo
+) -> CitizenView | None:
     async with fetching(engines, Store.CORE) as core:
         found: CoreAnswer | None = await read_core(await _driver(core), citizen_id, wanted)
     if found is None:
@@ -443,6 +451,7 @@ async def _read(engines: Engines, citizen_id: uuid.UUID, wanted: Wanted) -> Citi
         citizen=found.citizen,
         doses=list(zip(doses, summary.roles, strict=True)),
         summary=summary,
+        time_zone=time_zone,
         tests=_page_view(samples, wanted.tests, TEST_CURSOR, "collected_at", "id")
         if wanted.tests
         else None,

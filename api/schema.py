@@ -21,6 +21,11 @@ from api.consent import grant_consent, revoke_consent
 from api.errors import PublicErrors
 from api.exposure import Exposure, exposures
 from api.exposure_alert import mark_case
+from api.health_pass import (
+    health_pass_query,
+    revoke_health_pass_mutation,
+    show_full_name_mutation,
+)
 from api.limits import DocumentLimits
 from api.observe import RecordOperation
 from api.personal_card import issue_personal_qr, renew_personal_qr
@@ -51,6 +56,7 @@ class Query:
     exposures: list[Exposure] = exposures
     unmatched_records = unmatched_records
     record_issues = record_issues
+    verify_health_pass = health_pass_query
 
 
 @strawberry.type
@@ -100,6 +106,8 @@ class Subscription:
         permission_classes=[IsCitizen],
         description="Your test results as labs record them (websocket, graphql-transport-ws).",
     )
+    revoke_health_pass = revoke_health_pass_mutation
+    show_full_name_on_health_pass = show_full_name_mutation
 
 
 class HealthSchema(PlannedSchema):

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from api.nodes import load_nodes
 from api.provenance import Provenance, Source, provenance_of, source_of
+from models.health_status import PassRules, doses_from_rows, fully_vaccinated_from
 from models.link import RecordStore
 from models.stores import Store, fetching
 from models.vaccination import SeriesRole as SeriesRoleEnum
@@ -59,7 +60,13 @@ class Vaccination(relay.Node):
 class VaccinationStatus:
     doses_received: int
     primary_series_complete: bool
-    primary_series_completed_on: dt.date | None
+    primary_series_completed_on: dt.date | None = strawberry.field(
+        description="The local day (pass time zone) of the dose that completed it."
+    )
+    fully_vaccinated_from: dt.date | None = strawberry.field(
+        description="The local day (pass time zone) from which the primary series protects: "
+        "the health pass rule."
+    )
     booster_doses: int
 
 
@@ -122,11 +129,12 @@ def vaccinations_from_rows(rows: list[Row[Any]]) -> list[Vaccination]:
     ]
 
 
-def status_from_rows(rows: list[Row[Any]]) -> VaccinationStatus:
+def status_from_rows(rows: list[Row[Any]], rules: PassRules) -> VaccinationStatus:
     summary = _series(same_dose(rows))
     return VaccinationStatus(
         doses_received=summary.doses,
         primary_series_complete=summary.primary_complete,
-        primary_series_completed_on=summary.completed_at.date() if summary.completed_at else None,
+        primary_series_completed_on=summary.completed_on(rules.time_zone),
+        fully_vaccinated_from=fully_vaccinated_from(doses_from_rows(rows), rules),
         booster_doses=summary.boosters,
     )

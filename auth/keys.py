@@ -1,4 +1,14 @@
-"""ES256 signing keys: the newest signs, every one in the key directory verifies."""
+"""ES256 signing keys, one directory per purpose: the newest active key signs, every key
+in the directory verifies and is published.
+
+A key is a `<thumbprint>.pem` file. `healthgraph keys rotate` adds one with a
+`<thumbprint>.json` beside it that says from when it signs (`active_from`): it is
+published at once, so that verifiers holding a cached key set know it before the
+first credential it signs. A key without that file has always been active. Of
+the active keys, the one activated last (or, without an activation time, the
+newest file) signs. A `KeyRing` rereads its directory when the directory changes,
+so a rotation reaches running processes without a restart.
+"""
 
 import base64
 import hashlib
@@ -6,6 +16,8 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +28,29 @@ from pydantic import SecretStr
 from models.config import Environment, Settings
 
 
+class KeyPurpose(StrEnum):
+    """What a key signs; a key of one purpose never verifies a credential of another."""
+
+    ACCESS = "access"
+    PASS = "pass"
+
+
 @dataclass(frozen=True)
 class SigningKey:
     kid: str
     private_key: ec.EllipticCurvePrivateKey
+    purpose: KeyPurpose = KeyPurpose.ACCESS
+    # None: active since it was made.
+    active_from: datetime | None = None
+    # Orders keys: the activation time, else the file's modification time.
+    since: float = 0.0
 
     @property
     def public_key(self) -> ec.EllipticCurvePublicKey:
         return self.private_key.public_key()
+
+    def active_at(self, moment: datetime) -> bool:
+        return self.active_from is None or self.active_from <= moment
 
     def jwk(self) -> dict[str, Any]:
         numbers = self.public_key.public_numbers()
@@ -31,8 +58,11 @@ class SigningKey:
             "kty": "EC",
             "crv": "P-256",
             "use": "sig",
+            "key_ops": ["verify"],
             "alg": "ES256",
             "kid": self.kid,
+            # Not a registered JWK member: which credentials this key verifies.
+            "purpose": self.purpose.value,
             "x": _b64(numbers.x.to_bytes(32, "big")),
             "y": _b64(numbers.y.to_bytes(32, "big")),
         }
@@ -55,39 +85,67 @@ def thumbprint(public_key: ec.EllipticCurvePublicKey) -> str:
     return _b64(hashlib.sha256(canonical).digest())
 
 
-def generate_key(keys_dir: Path) -> SigningKey:
+def key_id(purpose: KeyPurpose, public_key: ec.EllipticCurvePublicKey) -> str:
+    """The thumbprint; pass keys carry a prefix so no kid is ever shared across purposes."""
+    kid = thumbprint(public_key)
+    return kid if purpose is KeyPurpose.ACCESS else f"{purpose.value}-{kid}"
+
+
+def generate_key(
+    keys_dir: Path,
+    purpose: KeyPurpose = KeyPurpose.ACCESS,
+    active_from: datetime | None = None,
+) -> SigningKey:
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     private_key = ec.generate_private_key(ec.SECP256R1())
-    kid = thumbprint(private_key.public_key())
+    name = thumbprint(private_key.public_key())
+    if active_from is not None:
+        # Written before the key itself, so no reader ever sees the key without it.
+        meta = json.dumps({"active_from": active_from.astimezone(UTC).isoformat()})
+        _write_new(keys_dir / f"{name}.json", meta.encode())
     pem = private_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path = keys_dir / f"{kid}.pem"
+    path = keys_dir / f"{name}.pem"
+    _write_new(keys_dir / f".{name}.pem.tmp", pem)
+    os.rename(keys_dir / f".{name}.pem.tmp", path)
+    return _load(path, purpose)
+
+
+def _write_new(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    return SigningKey(kid, private_key)
+        handle.write(data)
 
 
-def _load(path: Path) -> SigningKey:
+def _load(path: Path, purpose: KeyPurpose) -> SigningKey:
     private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
         private_key.curve, ec.SECP256R1
     ):
         raise ValueError(f"{path} is not a P-256 (ES256) private key")
-    return SigningKey(thumbprint(private_key.public_key()), private_key)
+    active_from = None
+    meta = path.with_suffix(".json")
+    if meta.exists():
+        active_from = datetime.fromisoformat(json.loads(meta.read_text())["active_from"])
+    since = active_from.timestamp() if active_from else path.stat().st_mtime
+    return SigningKey(
+        key_id(purpose, private_key.public_key()), private_key, purpose, active_from, since
+    )
 
 
-def load_keys(keys_dir: Path, *, create: bool) -> list[SigningKey]:
+def load_keys(
+    keys_dir: Path, *, create: bool, purpose: KeyPurpose = KeyPurpose.ACCESS
+) -> list[SigningKey]:
     """The keys in keys_dir, newest first; with create, make one when there is none."""
-    paths = sorted(keys_dir.glob("*.pem"), key=lambda p: p.stat().st_mtime, reverse=True)
-    keys = [_load(path) for path in paths] if keys_dir.is_dir() else []
+    paths = keys_dir.glob("*.pem") if keys_dir.is_dir() else []
+    keys = sorted((_load(path, purpose) for path in paths), key=lambda k: k.since, reverse=True)
     if not keys:
         if not create:
             raise FileNotFoundError(f"no ES256 signing key (*.pem) in {keys_dir}")
-        keys = [generate_key(keys_dir)]
+        keys = [generate_key(keys_dir, purpose)]
     return keys
 
 
@@ -110,3 +168,46 @@ def service_secret(
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
     return path.read_bytes().strip()
+class KeyRing:
+    """The keys of one purpose, reread whenever their directory changes."""
+
+    def __init__(
+        self, keys_dir: Path | None, purpose: KeyPurpose, keys: list[SigningKey] | None = None
+    ) -> None:
+        self.keys_dir = keys_dir
+        self.purpose = purpose
+        self._keys = keys or []
+        self._seen: int | None = None
+
+    @classmethod
+    def load(cls, keys_dir: Path, purpose: KeyPurpose, *, create: bool) -> "KeyRing":
+        ring = cls(keys_dir, purpose, load_keys(keys_dir, create=create, purpose=purpose))
+        ring._seen = keys_dir.stat().st_mtime_ns
+        return ring
+
+    @classmethod
+    def fixed(cls, keys: list[SigningKey]) -> "KeyRing":
+        """These keys only (newest first), never reread."""
+        if not keys:
+            raise ValueError("at least one signing key is needed")
+        return cls(None, keys[0].purpose, keys)
+
+    def keys(self) -> list[SigningKey]:
+        """Every key, newest first: all of them verify and are published."""
+        if self.keys_dir is not None:
+            seen = self.keys_dir.stat().st_mtime_ns
+            if seen != self._seen:
+                self._keys = load_keys(self.keys_dir, create=False, purpose=self.purpose)
+                self._seen = seen
+        return self._keys
+
+    def signing_key(self, now: datetime | None = None) -> SigningKey:
+        now = now or datetime.now(UTC)
+        keys = self.keys()
+        return next((key for key in keys if key.active_at(now)), keys[-1])
+
+    def by_kid(self, kid: object) -> SigningKey | None:
+        return next((key for key in self.keys() if key.kid == kid), None)
+
+    def jwks(self) -> list[dict[str, Any]]:
+        return [key.jwk() for key in self.keys()]

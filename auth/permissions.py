@@ -144,9 +144,26 @@ class WritesRecords(_PrincipalPermission):
     """A vaccination site or a lab: a partner token that may write records of some kind
     (which kind, the mutation checks against its own scope)."""
 
+
+class VerifiesPasses(_PrincipalPermission):
+    """A scanner partner at a checkpoint."""
+
     wanted = "with a partner token to do this"
 
     def allows(self, principal: Principal) -> bool:
         return isinstance(principal, PartnerPrincipal) and (
             principal.holds(Scope.IMMUNIZATION_WRITE) or principal.holds(Scope.TESTING_WRITE)
         )
+
+        return isinstance(principal, PartnerPrincipal) and principal.holds(Scope.PASS_VERIFY)
+
+
+class RevokesPasses(_PrincipalPermission):
+    """The citizen (their own pass), or an operator partner holding `pass:revoke`."""
+
+    wanted = "to revoke a pass"
+
+    def allows(self, principal: Principal) -> bool:
+        if isinstance(principal, CitizenPrincipal):
+            return True
+        return isinstance(principal, PartnerPrincipal) and principal.holds(Scope.PASS_REVOKE)

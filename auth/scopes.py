@@ -16,6 +16,10 @@ class Scope(StrEnum):
     # The health authority of a province: marks cases and reads contacts' full phones.
     EXPOSURES_AUTHORITY = "exposures:authority"
     IDENTITY_VERIFY = "identity:verify"
+    # Scanners at checkpoints: verifyHealthPass.
+    PASS_VERIFY = "pass:verify"
+    # Operators: revoke any citizen's health pass.
+    PASS_REVOKE = "pass:revoke"
 
 
 class Section(StrEnum):
@@ -30,6 +34,7 @@ class Section(StrEnum):
     CONSENTS = "consents"
     ACCESS_LOG = "accessLog"
     RECORD_ISSUES = "recordIssues"
+    HEALTH_PASS = "healthPass"
 
 
 # Scopes a citizen can consent to: each opens one section of their data to a partner.

@@ -1,4 +1,9 @@
-"""Citizen access tokens: ES256 JWTs with a key ID, issuer, audience and expiry."""
+"""Citizen access tokens: ES256 JWTs with a key ID, issuer, audience and expiry.
+
+An access token says what it is in its header (`typ: at+jwt`, RFC 9068) and is
+signed by an access key: a health pass, signed by a pass key for another audience
+and typed `hg-pass+jwt`, fails all three checks here.
+"""
 
 import uuid
 from dataclasses import dataclass
@@ -7,10 +12,11 @@ from typing import Any
 
 import jwt
 
-from auth.keys import SigningKey, load_keys
+from auth.keys import KeyPurpose, KeyRing, SigningKey
 from models.config import Environment, Settings
 
 ALGORITHM = "ES256"
+TOKEN_TYPE = "at+jwt"
 # Tokens remembered as verified, per process; the oldest is forgotten first.
 VERIFIED_CACHE_SIZE = 50_000
 
@@ -29,11 +35,10 @@ class AccessClaims:
 
 
 class TokenIssuer:
-    def __init__(self, keys: list[SigningKey], issuer: str, audience: str, ttl: timedelta) -> None:
-        if not keys:
-            raise ValueError("at least one signing key is needed")
-        self.keys = keys
-        self._by_kid = {key.kid: key for key in keys}
+    def __init__(self, ring: KeyRing, issuer: str, audience: str, ttl: timedelta) -> None:
+        if ring.purpose is not KeyPurpose.ACCESS:
+            raise ValueError("access tokens are signed by access keys only")
+        self.ring = ring
         self.issuer = issuer
         self.audience = audience
         self.ttl = ttl
@@ -43,14 +48,15 @@ class TokenIssuer:
     def from_settings(cls, settings: Settings) -> "TokenIssuer":
         create = settings.env is Environment.DEVELOPMENT
         return cls(
-            load_keys(settings.keys_dir, create=create),
+            KeyRing.load(settings.keys_dir, KeyPurpose.ACCESS, create=create),
             settings.jwt_issuer,
             settings.jwt_audience,
             timedelta(minutes=settings.access_token_minutes),
         )
 
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [key.jwk() for key in self.keys]}
+    @property
+    def keys(self) -> list[SigningKey]:
+        return self.ring.keys()
 
     def issue(
         self,
@@ -60,7 +66,7 @@ class TokenIssuer:
         session_id: uuid.UUID | None = None,
     ) -> str:
         now = now or datetime.now(UTC)
-        signing_key = self.keys[0]
+        signing_key = self.ring.signing_key(now)
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -74,7 +80,10 @@ class TokenIssuer:
             # The refresh-token family this token was issued in.
             claims["sid"] = str(session_id)
         return jwt.encode(
-            claims, signing_key.private_key, algorithm=ALGORITHM, headers={"kid": signing_key.kid}
+            claims,
+            signing_key.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": signing_key.kid, "typ": TOKEN_TYPE},
         )
 
     def verify(self, token: str) -> AccessClaims:
@@ -98,7 +107,9 @@ class TokenIssuer:
             raise InvalidToken("malformed token") from error
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("unsupported signing algorithm")
-        key = self._by_kid.get(str(header.get("kid")))
+        if header.get("typ") != TOKEN_TYPE:
+            raise InvalidToken("not an access token")
+        key = self.ring.by_kid(header.get("kid"))
         if key is None:
             raise InvalidToken("unknown signing key")
         try:

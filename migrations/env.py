@@ -8,6 +8,7 @@ import models.checkin
 import models.citizen
 import models.consent
 import models.exposure_alert
+import models.health_pass
 import models.link
 import models.otp
 import models.partner

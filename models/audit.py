@@ -34,6 +34,9 @@ class AuditAction(StrEnum):
     WRITE = "WRITE"
     # A province operator printed a personal QR card for the citizen.
     ISSUE_CARD = "ISSUE_CARD"
+    # A scanner checked the citizen's health pass.
+    PASS_CHECK = "PASS_CHECK"
+    PASS_REVOKE = "PASS_REVOKE"
 
 
 class AuditEntry(CoreTable, table=True):

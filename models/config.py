@@ -4,6 +4,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -116,6 +117,33 @@ class Settings(BaseSettings):
     # Key of the signatures on venue and personal QR codes: at least 16 characters, the same
     # in every process. Changing it voids every printed code. Required in production.
     qr_secret: SecretStr | None = None
+    # The health pass. Day counts are calendar days in pass_time_zone; hour counts are exact
+    # hours from a sample's collection (see models/health_status.py).
+    pass_time_zone: str = "Asia/Ho_Chi_Minh"
+    pass_fully_vaccinated_after_days: int = Field(default=14, ge=0)
+    pass_recovered_from_days: int = Field(default=11, ge=0)
+    pass_recovered_until_days: int = Field(default=180, ge=0)
+    pass_positive_days: int = Field(default=14, ge=1)
+    pass_negative_pcr_hours: int = Field(default=72, ge=1)
+    pass_negative_rapid_hours: int = Field(default=24, ge=1)
+    # The longest a pass is valid, even when its colour would last longer.
+    pass_max_days: int = Field(default=30, ge=1)
+    pass_audience: str = "healthgraph-pass"
+    # P-256 keys that sign passes and the revoked-pass list; default $DATA_DIR/pass-keys.
+    pass_keys_dir: Path | None = None
+    # A key made by `healthgraph keys rotate` is published this long before it signs.
+    key_activation_hours: float = Field(default=24, ge=0)
+    # How long scanners and caches may keep /.well-known/revoked-passes.
+    revoked_passes_max_age_seconds: int = Field(default=300, ge=1)
+
+    @field_validator("pass_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
 
     @field_validator("core_database_url", "immunization_database_url", "testing_database_url")
     @classmethod
@@ -153,6 +181,10 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.jwt_keys_dir or self.data_dir / "keys"
+
+    @property
+    def pass_keys_path(self) -> Path:
+        return self.pass_keys_dir or self.data_dir / "pass-keys"
 
 
 @lru_cache

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -153,6 +153,10 @@ class SeriesSummary:
     @property
     def boosters(self) -> int:
         return self.roles.count(SeriesRole.BOOSTER)
+
+    def completed_on(self, zone: tzinfo) -> date | None:
+        """The calendar day, in zone, of the dose that completed the primary series."""
+        return self.completed_at.astimezone(zone).date() if self.completed_at else None
 
 
 def summarise_series(doses: Sequence[tuple[datetime, int]]) -> SeriesSummary:

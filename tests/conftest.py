@@ -1,10 +1,12 @@
 """Fixtures: fresh databases per store on a real PostgreSQL, the app, and a data builder."""
 
+import asyncio
 import logging
 import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -22,6 +24,7 @@ from sqlalchemy import create_engine, pool
 
 from api.app import create_app
 from auth.sms import outbox_path
+from auth.health_pass import PassIssuer
 from auth.tokens import TokenIssuer
 from models.checkin import CheckIn, CheckInMethod, ensure_partitions, months_between
 from models.citizen import Citizen, CitizenIdentifier
@@ -204,6 +207,12 @@ async def _empty_stores(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 @pytest.fixture(scope="session")
 def issuer(settings: Settings) -> TokenIssuer:
     return TokenIssuer.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def pass_issuer(settings: Settings) -> PassIssuer:
+    """Signs with the same pass keys as the app under test."""
+    return PassIssuer.from_settings(settings)
 
 
 @pytest.fixture
@@ -891,3 +900,30 @@ class LiveSocket:
 @pytest.fixture
 def live_socket() -> Any:
     return LiveSocket.open
+
+
+@pytest.fixture
+def healthgraph(settings: Settings, store_urls: StoreUrls) -> Any:
+    """Runs the `healthgraph` program on the test stores; returns (exit code, stdout, stderr)."""
+    program = Path(sys.executable).parent / "healthgraph"
+    env = {
+        **os.environ,
+        "HEALTHGRAPH_CORE_DATABASE_URL": store_urls.core,
+        "HEALTHGRAPH_IMMUNIZATION_DATABASE_URL": store_urls.immunization,
+        "HEALTHGRAPH_TESTING_DATABASE_URL": store_urls.testing,
+        "HEALTHGRAPH_DATA_DIR": str(settings.data_dir),
+    }
+
+    async def run(*args: str, **variables: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            str(program),
+            *args,
+            env={**env, **{f"HEALTHGRAPH_{name.upper()}": v for name, v in variables.items()}},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    return run

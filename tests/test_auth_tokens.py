@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from auth.keys import generate_key, thumbprint
+from auth.keys import KeyRing, generate_key, thumbprint
 from auth.tokens import TokenIssuer
 
 ME = "{ me { fullName } }"
@@ -49,13 +49,13 @@ def es256(issuer: TokenIssuer, citizen: uuid.UUID, *, key=None, kid=None, **chan
         _claims(issuer, citizen, **changes),
         key or signing.private_key,
         algorithm="ES256",
-        headers={"kid": kid or signing.kid},
+        headers={"kid": kid or signing.kid, "typ": "at+jwt"},
     )
 
 
 def handmade(issuer: TokenIssuer, citizen: uuid.UUID, alg: str, secret: bytes | None) -> str:
     """A JWS assembled by hand, for algorithms no honest library would let us misuse."""
-    header = {"alg": alg, "typ": "JWT", "kid": issuer.keys[0].kid}
+    header = {"alg": alg, "typ": "at+jwt", "kid": issuer.keys[0].kid}
     signing_input = (
         _b64(json.dumps(header).encode())
         + "."
@@ -174,7 +174,9 @@ async def test_keys_rotate_without_signing_anyone_out(app_process, given, issuer
     keys_dir = tmp_path / "keys"
     old = generate_key(keys_dir)
     citizen = await given.citizen(full_name="Lê Thị Cúc")
-    token_before = TokenIssuer([old], issuer.issuer, issuer.audience, issuer.ttl).issue(citizen)
+    token_before = TokenIssuer(
+        KeyRing.fixed([old]), issuer.issuer, issuer.audience, issuer.ttl
+    ).issue(citizen)
     new = generate_key(keys_dir)
     os.utime(keys_dir / f"{new.kid}.pem", (time.time() + 5, time.time() + 5))
 
@@ -183,7 +185,8 @@ async def test_keys_rotate_without_signing_anyone_out(app_process, given, issuer
         jwks = (await after_rotation.http.get("/.well-known/jwks.json")).json()
 
     assert still_valid["data"]["me"] == {"fullName": "Lê Thị Cúc"}
-    assert {key["kid"] for key in jwks["keys"]} == {old.kid, new.kid}
+    access_keys = [key for key in jwks["keys"] if key["purpose"] == "access"]
+    assert {key["kid"] for key in access_keys} == {old.kid, new.kid}
     assert all(key["alg"] == "ES256" and "d" not in key for key in jwks["keys"])
 
 
@@ -196,7 +199,9 @@ def test_the_newest_key_signs_and_every_key_verifies(settings, tmp_path):
     citizen = uuid.uuid4()
 
     token = issuer.issue(citizen)
-    from_old = TokenIssuer([old], issuer.issuer, issuer.audience, issuer.ttl).issue(citizen)
+    from_old = TokenIssuer(KeyRing.fixed([old]), issuer.issuer, issuer.audience, issuer.ttl).issue(
+        citizen
+    )
 
     assert jwt.get_unverified_header(token)["kid"] == new.kid
     assert issuer.verify(from_old).citizen_id == citizen

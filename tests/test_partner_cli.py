@@ -1,39 +1,8 @@
 """`healthgraph partner …` issues, lists, rotates and revokes partner tokens."""
 
-import asyncio
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
-PROGRAM = Path(sys.executable).parent / "healthgraph"
 WHO = '{ citizen(id: "00000000-0000-0000-0000-000000000000") { id } }'
-
-
-@pytest.fixture
-def healthgraph(settings, store_urls):
-    env = {
-        **os.environ,
-        "HEALTHGRAPH_CORE_DATABASE_URL": store_urls.core,
-        "HEALTHGRAPH_IMMUNIZATION_DATABASE_URL": store_urls.immunization,
-        "HEALTHGRAPH_TESTING_DATABASE_URL": store_urls.testing,
-        "HEALTHGRAPH_DATA_DIR": str(settings.data_dir),
-    }
-
-    async def run(*args: str) -> tuple[int, str, str]:
-        process = await asyncio.create_subprocess_exec(
-            str(PROGRAM),
-            *args,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await process.communicate()
-        assert process.returncode is not None
-        return process.returncode, out.decode(), err.decode()
-
-    return run
 
 
 def authenticated(body: dict) -> bool:

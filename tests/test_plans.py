@@ -26,6 +26,8 @@ from api.plans import Plans, Unsupported, compile_plan
 from api.schema import schema
 from auth.principal import CitizenPrincipal
 from models.checkin import CheckInMethod
+from models.config import Settings
+from models.health_status import PassRules
 from models.stores import StoreUrls
 from models.testing import TestOutcome, TestType
 from models.venue import VenueKind
@@ -136,9 +138,13 @@ async def _token(caller: str, issuer: Any, partners: Any, me: uuid.UUID, other: 
     return partner.token
 
 
+RULES = PassRules.from_settings(Settings(_env_file=None))
+
+
 def _context(citizen: uuid.UUID, engines: Any) -> Any:
     return SimpleNamespace(
-        principal=CitizenPrincipal(citizen_id=citizen), services=SimpleNamespace(engines=engines)
+        principal=CitizenPrincipal(citizen_id=citizen),
+        services=SimpleNamespace(engines=engines, passes=SimpleNamespace(rules=RULES)),
     )
 
 
