@@ -93,6 +93,8 @@ class Mutation:
     close_venue = close_venue
     renew_personal_qr = renew_personal_qr
     issue_personal_qr = issue_personal_qr
+    revoke_health_pass = revoke_health_pass_mutation
+    show_full_name_on_health_pass = show_full_name_mutation
 
     record_vaccination = record_vaccination
     record_test_result = record_test_result
@@ -106,8 +108,6 @@ class Subscription:
         permission_classes=[IsCitizen],
         description="Your test results as labs record them (websocket, graphql-transport-ws).",
     )
-    revoke_health_pass = revoke_health_pass_mutation
-    show_full_name_on_health_pass = show_full_name_mutation
 
 
 class HealthSchema(PlannedSchema):
