@@ -144,10 +144,6 @@ class WritesRecords(_PrincipalPermission):
     """A vaccination site or a lab: a partner token that may write records of some kind
     (which kind, the mutation checks against its own scope)."""
 
-
-class VerifiesPasses(_PrincipalPermission):
-    """A scanner partner at a checkpoint."""
-
     wanted = "with a partner token to do this"
 
     def allows(self, principal: Principal) -> bool:
@@ -155,6 +151,13 @@ class VerifiesPasses(_PrincipalPermission):
             principal.holds(Scope.IMMUNIZATION_WRITE) or principal.holds(Scope.TESTING_WRITE)
         )
 
+
+class VerifiesPasses(_PrincipalPermission):
+    """A scanner partner at a checkpoint."""
+
+    wanted = "with a partner token to do this"
+
+    def allows(self, principal: Principal) -> bool:
         return isinstance(principal, PartnerPrincipal) and principal.holds(Scope.PASS_VERIFY)
 
 
