@@ -24,9 +24,9 @@ from api.request_limits import RequestLimits
 from api.retention import keeping_partitions_current
 from api.tracing import tracer_of, tracer_provider
 from api.venue import venue_qr_svg
+from auth.health_pass import PassIssuer
 from auth.qr import QrSigner
 from auth.revocations import Revocations
-from auth.health_pass import PassIssuer
 from auth.signin import SignIn
 from auth.sms import sign_in_settings_check
 from auth.tokens import TokenIssuer

@@ -11,7 +11,6 @@ import strawberry
 from sqlalchemy import Row
 
 from api.errors import ApiError, StoreUnavailable, not_visible
-from models.stores import reading
 from api.user_errors import UserError, UserErrorCode, user_error
 from auth.health_pass import IssuedPass, NoSuchPass, PassCheck, PassIssuer, revoke_pass
 from auth.permissions import IsCitizen, RevokesPasses, VerifiesPasses
@@ -20,7 +19,7 @@ from auth.scopes import Section
 from models.audit import Actor, AuditAction, record
 from models.health_pass import records_for_rules, set_shows_full_name
 from models.health_status import Colour, HealthStatus, evaluate
-from models.stores import Store, is_unavailable
+from models.stores import Store, is_unavailable, reading
 
 if TYPE_CHECKING:
     from api.loaders import Loaders

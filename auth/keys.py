@@ -168,6 +168,8 @@ def service_secret(
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
     return path.read_bytes().strip()
+
+
 class KeyRing:
     """The keys of one purpose, reread whenever their directory changes."""
 

@@ -23,8 +23,8 @@ import uvicorn
 from sqlalchemy import create_engine, pool
 
 from api.app import create_app
-from auth.sms import outbox_path
 from auth.health_pass import PassIssuer
+from auth.sms import outbox_path
 from auth.tokens import TokenIssuer
 from models.checkin import CheckIn, CheckInMethod, ensure_partitions, months_between
 from models.citizen import Citizen, CitizenIdentifier
