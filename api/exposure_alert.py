@@ -7,6 +7,7 @@ what to do next; nothing in it, in its ID or in any error names the case.
 
 import datetime as dt
 import uuid
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
@@ -19,6 +20,7 @@ from api.exposure import (
     period_problem,
     traceable_case,
 )
+from api.live import notices
 from api.user_errors import UserError, UserErrorCode, user_error
 from api.venue import Venue, venue_from_row
 from auth.permissions import MarksCases
@@ -26,7 +28,8 @@ from auth.principal import PartnerPrincipal
 from auth.scopes import Section
 from models.audit import AuditAction, record
 from models.exposure import exposure_rows
-from models.exposure_alert import Exposed, alerts_of, raise_alerts
+from models.exposure_alert import Exposed, alert_for, alerts_of, raise_alerts
+from models.notify import Channel, Notice, publish_many
 from models.stores import Store, fetching, reading
 
 # How long after the exposure to watch for symptoms.
@@ -109,6 +112,10 @@ async def resolve_mark_case(info: strawberry.Info, input: MarkCaseInput) -> Mark
         query = exposure_query(case_id, input.start, input.to, input.overlap_minutes)
         rows = await exposure_rows(core, query)
         raised = await raise_alerts(core, case_id, _exposed(rows), principal.partner_id)
+        # Sent when the transaction commits; a notice names the exposed and the alert only.
+        await publish_many(
+            core, Channel.EXPOSURE_ALERTS, [Notice(a.citizen_id, a.id) for a in raised]
+        )
         await record(
             core,
             actor_of(principal),
@@ -130,3 +137,12 @@ mark_case = strawberry.mutation(
     description="Declare a citizen a confirmed case: everyone together with them in "
     "[from, to] gets an exposure alert that never names the case. Idempotent.",
 )
+
+
+async def exposure_alert_raised(info: strawberry.Info) -> AsyncGenerator[ExposureAlert, None]:
+    async for notice, _ in notices(info, Channel.EXPOSURE_ALERTS):
+        # Read again, and only if it is the subscriber's own: a notice names, never shows.
+        async with fetching(info.context.services.engines, Store.CORE) as core:
+            row = await alert_for(core, notice.subject_id, notice.citizen_id)
+        if row is not None:
+            yield alert_from_row(row)
