@@ -14,6 +14,7 @@ from typing import Any
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from models.config import Settings
+from models.health_status import PassRules
 from models.record_files import FileProblem, Table
 from models.record_import import DEFAULT_BATCH, KINDS, ImportSummary, import_file
 from models.records import Outcome
@@ -42,6 +43,7 @@ async def _import(
             batch_size=args.batch_size,
             on_table=on_table,
             on_progress=on_progress,
+            pass_rules=PassRules.from_settings(settings),
         )
     finally:
         await engines.dispose()

@@ -26,6 +26,7 @@ from auth.permissions import WritesRecords
 from auth.principal import PartnerPrincipal
 from auth.scopes import Scope
 from models.audit import Actor
+from models.health_status import PassRules
 from models.record_validation import (
     Problem,
     SampleInput,
@@ -154,7 +155,8 @@ def _partner(info: strawberry.Info, scope: Scope) -> PartnerPrincipal:
 
 def _writer(info: strawberry.Info, partner: PartnerPrincipal) -> Writer:
     actor = Actor("PARTNER", str(partner.partner_id), partner.name)
-    return Writer(partner.name, actor, info.context.request_id)
+    rules = PassRules.from_settings(info.context.services.settings)
+    return Writer(partner.name, actor, info.context.request_id, pass_rules=rules)
 
 
 async def _in_store(store: Store, work: Callable[[], Awaitable[T]]) -> T:

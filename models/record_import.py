@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from models.health_status import PassRules
 from models.record_files import FileProblem, Line, Table, read_table
 from models.record_validation import (
     Catalog,
@@ -364,6 +365,7 @@ async def import_file(
     batch_size: int = DEFAULT_BATCH,
     on_table: Callable[[Table], None] | None = None,
     on_progress: Progress | None = None,
+    pass_rules: PassRules | None = None,
 ) -> ImportSummary:
     """Import one export; raises FileProblem (before writing anything) for a file that
     cannot be imported at all."""
@@ -377,7 +379,7 @@ async def import_file(
             immunization=connection if store is Store.IMMUNIZATION else None,
             testing=connection if store is Store.TESTING else None,
         )
-    writer = Writer(source_system or kind.default_source, bulk=True)
+    writer = Writer(source_system or kind.default_source, bulk=True, pass_rules=pass_rules)
     summary = ImportSummary()
     rejects = RejectFile(path)
     batches = _batches(kind, table.lines, catalog, batch_size)

@@ -30,11 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.audit import Actor, AuditAction, record
 from models.base import RecordStatus, any_of, utcnow
+from models.health_pass import revoke_outdated_passes
+from models.health_status import PassRules
 from models.link import OCCURRED_AT_COLUMN, LinkStatus, RecordLink, RecordStore
 from models.matching import MatchOutcome, RecordToLink, link_records
 from models.notify import Channel, Notice, publish_many
 from models.record_validation import Problem, ValidRecord
-from models.stores import Store
+from models.stores import Engines, Store
 from models.testing import Sample
 from models.vaccination import VaccinationRecord
 from models.verification import records_carrying
@@ -153,6 +155,9 @@ class Writer:
     request_id: str = ""
     # Bulk writers (import, demo data) lift the statement timeout for their batches.
     bulk: bool = False
+    # With the pass rules, a write that changes a citizen's colour revokes their live health
+    # pass at once (models/health_pass.py), so scanners stop accepting it.
+    pass_rules: PassRules | None = None
 
 
 def _create_staging(kind: RecordKind) -> str:
@@ -324,7 +329,8 @@ async def _match(
     writer: Writer,
     to_link: Mapping[int, RecordToLink],
     results: list[ItemResult],
-) -> None:
+) -> set[uuid.UUID]:
+    """Match the changed records; the citizens who now own them."""
     items = list(to_link)
     outcomes = await link_records(core, kind.store, [to_link[i] for i in items])
     for item, outcome in zip(items, outcomes, strict=True):
@@ -333,6 +339,7 @@ async def _match(
     await _audit_writes(core, kind, writer, list(owners.values()))
     if kind.store is RecordStore.TESTING:
         await publish_linked_test_results(core, sorted((c, r) for r, c in owners.items()))
+    return set(owners.values())
 
 
 async def _owners(
@@ -381,8 +388,18 @@ async def write_records(
         if writer.bulk:
             await core.execute(sa.text("SET LOCAL statement_timeout = 0"))
         await _repair_links(engines, core, kind, results, items, to_link)
-        await _match(core, kind, writer, to_link, results)
+        owners = await _match(core, kind, writer, to_link, results)
+    await _recheck_passes(engines, writer, owners)
     return results
+
+
+async def _recheck_passes(
+    engines: Mapping[Store, AsyncEngine], writer: Writer, citizens: set[uuid.UUID]
+) -> None:
+    """After the write committed: passes whose colour it changed stop verifying."""
+    if writer.pass_rules is None or not citizens or not isinstance(engines, Engines):
+        return
+    await revoke_outdated_passes(engines, sorted(citizens), writer.pass_rules, utcnow())
 
 
 def _to_link(kind: RecordKind, record_id: uuid.UUID, record: ValidRecord) -> RecordToLink:
@@ -459,4 +476,5 @@ async def void_record(
     async with engines[Store.CORE].begin() as core:
         owners = await _owners(core, kind.store, [current.id])
         await _audit_writes(core, kind, writer, list(owners.values()))
+    await _recheck_passes(engines, writer, set(owners.values()))
     return ItemResult(Outcome.VOIDED, current.id)

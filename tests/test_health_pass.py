@@ -341,3 +341,75 @@ async def test_the_day_a_series_completed_is_a_local_day_on_every_path(graphql, 
     assert [a["data"]["me"]["vaccinationStatus"] for a in answers] == [
         {"primarySeriesCompletedOn": "2021-08-02"}
     ] * 2
+
+
+RECORD_RESULT = """mutation($input: RecordTestResultInput!) { recordTestResult(input: $input) {
+  status userErrors { field code } } }"""
+
+
+def _lab_result(national_id: str, result: str, hours_ago: float) -> dict:
+    collected = datetime.now(UTC) - timedelta(hours=hours_ago)
+    return {
+        "sourceRecordId": f"XN-{uuid.uuid4().hex[:10]}",
+        "updatedAt": (collected + timedelta(hours=1)).isoformat(),
+        "fullName": "Nguyễn Văn An",
+        "dateOfBirth": "1990-05-14",
+        "nationalId": national_id,
+        "sampleCode": "S000001",
+        "testType": "RT_PCR",
+        "collectedAt": collected.isoformat(),
+        "collectionSite": "Điểm lấy mẫu phường Trần Phú",
+        "provinceCode": "24",
+        "result": result,
+        "resultedAt": (collected + timedelta(minutes=30)).isoformat(),
+        "labCode": "CDC-BG",
+    }
+
+
+async def _lab(partners, engines):
+    import sqlalchemy as sa
+
+    from models.stores import Store
+
+    async with engines[Store.TESTING].begin() as testing:
+        await testing.execute(
+            sa.text(
+                "INSERT INTO testing.labs (code, name, province_code) "
+                "VALUES ('CDC-BG', 'CDC Bắc Giang', '24') ON CONFLICT DO NOTHING"
+            )
+        )
+    return await partners.create("testing:write", name="CDC Bắc Giang")
+
+
+async def test_a_positive_result_from_a_lab_revokes_the_pass_before_the_holder_opens_the_app(
+    graphql, given, partners, engines
+):
+    citizen = await vaccinated_citizen(given)
+    scanner = await partners.create("pass:verify")
+    lab = await _lab(partners, engines)
+    green = await health_pass(graphql, citizen)
+
+    written = await graphql.query(
+        RECORD_RESULT, {"input": _lab_result(NATIONAL_ID, "POSITIVE", 3)}, token=lab.token
+    )
+    checked = await verify(graphql, scanner.token, green["credential"])
+
+    assert written["data"]["recordTestResult"] == {"status": "INSERTED", "userErrors": []}
+    assert checked["data"]["verifyHealthPass"]["result"] == "REVOKED"
+
+
+async def test_a_result_that_keeps_the_colour_leaves_the_pass_valid(
+    graphql, given, partners, engines
+):
+    citizen = await vaccinated_citizen(given)
+    scanner = await partners.create("pass:verify")
+    lab = await _lab(partners, engines)
+    green = await health_pass(graphql, citizen)
+
+    written = await graphql.query(
+        RECORD_RESULT, {"input": _lab_result(NATIONAL_ID, "NEGATIVE", 3)}, token=lab.token
+    )
+    checked = await verify(graphql, scanner.token, green["credential"])
+
+    assert written["data"]["recordTestResult"] == {"status": "INSERTED", "userErrors": []}
+    assert checked["data"]["verifyHealthPass"]["result"] == "VALID"
