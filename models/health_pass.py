@@ -29,7 +29,7 @@ from models.health_status import (
     tests_from_rows,
 )
 from models.link import RecordStore, linked_record_ids
-from models.stores import Engines, Store
+from models.stores import Engines, Store, fetching
 from models.testing import samples_by_ids
 from models.vaccination import valid_records_by_ids
 
@@ -187,7 +187,7 @@ async def records_for_rules(
 ) -> dict[uuid.UUID, tuple[list[Dose], list[TestRecord]]]:
     """Each citizen's valid doses (oldest first) and test results, as the rules read them.
     The caller decides who may see them."""
-    async with engines.reader(Store.CORE).connect() as core:
+    async with fetching(engines, Store.CORE) as core:
         linked = await linked_record_ids(core, list(citizen_ids))
     owner = {
         record_id: citizen_id
@@ -200,11 +200,11 @@ async def records_for_rules(
     dose_ids = [i for ids in linked.values() for i in ids[RecordStore.IMMUNIZATION]]
     sample_ids = [i for ids in linked.values() for i in ids[RecordStore.TESTING]]
     if dose_ids:
-        async with engines.reader(Store.IMMUNIZATION).connect() as immunization:
+        async with fetching(engines, Store.IMMUNIZATION) as immunization:
             for row in await valid_records_by_ids(immunization, dose_ids):
                 doses[owner[row.id]].append(row)
     if sample_ids:
-        async with engines.reader(Store.TESTING).connect() as testing:
+        async with fetching(engines, Store.TESTING) as testing:
             for row in await samples_by_ids(testing, sample_ids):
                 tests[owner[row.id]].append(row)
     return {

@@ -67,6 +67,23 @@ async def test_dashboard_keeps_the_other_stores_when_the_testing_store_is_down(
     assert error["extensions"] == {"code": "STORE_UNAVAILABLE", "store": "testing"}
 
 
+async def test_the_health_pass_names_the_store_that_is_down(testing_store_down, given, issuer):
+    citizen = await given.citizen(national_id="024090001234")
+    await given.sample(national_id="024090001234")
+
+    response = await testing_store_down.post(
+        "/graphql",
+        json={"query": "{ me { fullName healthPass { colour } } }"},
+        headers={"Authorization": f"Bearer {issuer.issue(citizen)}"},
+    )
+
+    body = response.json()
+    assert body["data"]["me"] == {"fullName": "Nguyễn Văn An", "healthPass": None}
+    [error] = body["errors"]
+    assert error["path"] == ["me", "healthPass"]
+    assert error["extensions"] == {"code": "STORE_UNAVAILABLE", "store": "testing"}
+
+
 async def test_dashboard_has_no_errors_when_every_store_answers(graphql, given):
     citizen = await given.citizen(national_id="024090001234")
     await given.sample(national_id="024090001234")
