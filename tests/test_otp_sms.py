@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.app import create_app
+from auth.keys import KeyPurpose, load_keys
 from auth.sms import (
     DeliveryFailed,
     HttpSmsSender,
@@ -129,11 +130,15 @@ async def test_production_without_a_gateway_refuses_to_start(settings, issuer, s
             pass
 
 
-async def test_production_with_a_gateway_starts(settings, issuer, store_urls, gateway):
+async def test_production_with_a_gateway_starts(settings, issuer, store_urls, gateway, tmp_path):
+    # Production never makes signing keys: they are provisioned, as here.
+    load_keys(tmp_path, create=True, purpose=KeyPurpose.PASS)
     production = settings.model_copy(
         update={
             "env": Environment.PRODUCTION,
             "otp_secret": SecretStr("s" * 32),
+            "qr_secret": SecretStr("q" * 32),
+            "pass_keys_dir": tmp_path,
             "sms_gateway_url": gateway.url,
         }
     )
