@@ -132,12 +132,14 @@ def two_workers(settings, store_urls, issuer, tmp_path_factory) -> Iterator[Serv
 async def _each_on_a_new_connection(
     server: Server, count: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> list[httpx.Response]:
-    """Concurrent requests, each on its own connection, so the kernel spreads them over
-    the workers."""
+    """Rounds of `count` concurrent requests, each on its own connection, until the kernel
+    has given both workers some (an idle machine often wakes the same worker for a whole
+    round); every response of every round."""
     limits = httpx.Limits(max_keepalive_connections=0)
+    responses: list[httpx.Response] = []
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as http:
-        return list(
-            await asyncio.gather(
+        for _ in range(20):
+            responses += await asyncio.gather(
                 *(
                     http.post(
                         "/graphql",
@@ -147,7 +149,9 @@ async def _each_on_a_new_connection(
                     for _ in range(count)
                 )
             )
-        )
+            if len(_workers_that_answered(server, responses)) == 2:
+                break
+    return responses
 
 
 def _workers_that_answered(server: Server, responses: list[httpx.Response]) -> set[int]:
@@ -177,7 +181,7 @@ async def test_metrics_count_the_requests_of_every_worker(two_workers):
         and 'operation="MetricsProbe"' in line
     ]
     # Every request counted once, whichever worker answered it and the scrape.
-    assert sum(float(sample.rsplit(" ", 1)[1]) for sample in samples) == 24
+    assert sum(float(sample.rsplit(" ", 1)[1]) for sample in samples) == len(responses)
     assert any('outcome="ok"' in sample for sample in samples)
     assert 'healthgraph_store_read_seconds_count{store="immunization"}' in text
     assert "healthgraph_store_pool_size" in text
@@ -186,9 +190,8 @@ async def test_metrics_count_the_requests_of_every_worker(two_workers):
 async def test_a_rate_limit_holds_across_workers(two_workers):
     phone = "0977000001"
 
-    # Enough requests that the kernel gives both workers some of them.
     responses = await _each_on_a_new_connection(
-        two_workers, 24, {"query": REQUEST_OTP, "variables": {"phone": phone}}
+        two_workers, 8, {"query": REQUEST_OTP, "variables": {"phone": phone}}
     )
 
     assert len(_workers_that_answered(two_workers, responses)) == 2
@@ -196,7 +199,7 @@ async def test_a_rate_limit_holds_across_workers(two_workers):
         (r.json().get("errors") or [{"extensions": {"code": "ok"}}])[0]["extensions"]["code"]
         for r in responses
     ]
-    assert sorted(codes) == ["RATE_LIMITED"] * 21 + ["ok"] * 3
+    assert sorted(codes) == ["RATE_LIMITED"] * (len(codes) - 3) + ["ok"] * 3
 
 
 async def test_a_persisted_query_registered_with_one_worker_runs_on_every_worker(two_workers):
