@@ -1,36 +1,22 @@
 """`healthgraph venue …`: register, list and close venues, and print their posters."""
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from api.partner import _in_core
 from api.poster import PosterFormat
 from api.venue import venue_poster
 from auth.qr import QrSigner
 from models import venue as venues
 from models.config import Settings
 from models.partner import find_partner
-from models.stores import Engines, Store, StoreUrls
+from models.stores import StoreUrls
 from models.venue import VenueKind
-
-
-def _in_core(
-    urls: StoreUrls, settings: Settings, work: Callable[[AsyncConnection], Awaitable[Any]]
-) -> Any:
-    async def run() -> Any:
-        engines = Engines(urls, settings)
-        try:
-            async with engines[Store.CORE].begin() as core:
-                return await work(core)
-        finally:
-            await engines.dispose()
-
-    return asyncio.run(run())
 
 
 def _fail(message: str) -> int:
