@@ -148,7 +148,7 @@ def create_app(
         sign_in_settings_check(settings)
         provider = tracer_provider(settings, span_exporter)
         tracer = tracer_of(provider)
-        if not settings.graphiql_assets_dir.is_dir():
+        if settings.serves_graphiql and not settings.graphiql_assets_dir.is_dir():
             log.warning("GraphiQL's assets are not installed: run `npm ci` in graphiql/")
         engines = Engines(urls or resolve_urls(settings), settings)
         broker = Broker(engines.urls[Store.CORE], connect_timeout=settings.store_connect_timeout)
@@ -186,7 +186,12 @@ def create_app(
                 provider.shutdown()
             forget_process()
 
-    graphql = HealthGraphQL()
+    graphql = HealthGraphQL(graphql_ide="graphiql" if settings.serves_graphiql else None)
+    graphiql = (
+        [Mount("/graphiql", app=GraphiQLAssets(settings.graphiql_assets_dir))]
+        if settings.serves_graphiql
+        else []
+    )
     return Starlette(
         routes=[
             # Every method reaches the view, which answers the others 405 in JSON.
@@ -196,7 +201,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/.well-known/jwks.json", jwks),
-            Mount("/graphiql", app=GraphiQLAssets(settings.graphiql_assets_dir)),
+            *graphiql,
             Route("/venues/{code}/qr.svg", venue_qr_svg),
             Route("/.well-known/revoked-passes", revoked_passes),
         ],

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, ge=1)
     # Citizen tokens may only run operations registered as persisted queries.
     persisted_queries_only: bool = False
+    # GraphiQL at GET /graphql: unset, on in development and off in production.
+    graphiql: bool | None = None
     # GraphiQL's browser assets (`npm ci` in graphiql/); default: graphiql/node_modules
     # beside the source tree.
     graphiql_assets_dir: Path = Path(__file__).resolve().parent.parent / "graphiql" / "node_modules"
@@ -177,6 +179,12 @@ class Settings(BaseSettings):
         return not any(
             (self.core_database_url, self.immunization_database_url, self.testing_database_url)
         )
+
+    @property
+    def serves_graphiql(self) -> bool:
+        if self.graphiql is None:
+            return self.env is Environment.DEVELOPMENT
+        return self.graphiql
 
     @property
     def keys_dir(self) -> Path:

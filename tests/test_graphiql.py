@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import Route, async_playwright
 
 from api.graphiql import ASSETS
+from tests.test_introspection import PRODUCTION
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DASHBOARD = (Path(__file__).resolve().parent.parent / "bench" / "dashboard.graphql").read_text()
@@ -27,6 +28,41 @@ async def test_nothing_else_of_the_installed_packages_is_served(client):
     response = await client.get("/graphiql/react/package.json")
 
     assert response.status_code == 404
+
+
+async def test_graphiql_is_served_in_development(client):
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    asset = await client.get("/graphiql/graphiql/graphiql.min.js")
+
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    assert asset.status_code == 200
+
+
+async def test_graphiql_is_not_served_in_production(client_with):
+    async with client_with(**PRODUCTION) as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        asset = await client.get("/graphiql/graphiql/graphiql.min.js")
+
+    assert page.status_code == 404
+    assert page.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert asset.status_code == 404
+
+
+async def test_production_serves_graphiql_when_the_setting_turns_it_on(client_with):
+    async with client_with(**PRODUCTION, graphiql=True) as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+
+
+async def test_production_still_answers_a_query_over_get_without_graphiql(client_with):
+    async with client_with(**PRODUCTION) as client:
+        response = await client.get("/graphql", params={"query": "{ vaccines { code } }"})
+
+    assert response.status_code == 200
+    assert response.json()["data"]["vaccines"]
 
 
 @pytest.fixture(scope="session")
