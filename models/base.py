@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
+from models.identifiers import SEPARATORS_PATTERN
 from models.stores import Store
 
 _NAMING = {
@@ -71,3 +72,25 @@ def any_of(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
     """`column = ANY(:name)`: one array parameter, so one prepared statement whatever the
     number of values (an IN list would be a new statement for every length)."""
     return column == sa.any_(sa.bindparam(name, type_=ARRAY(column.type)))
+
+
+def typed_key(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """An identifier as typed, without separators and in capitals: what records are searched
+    by. The pattern is written into the statement, not bound, so that each record store's
+    index on this expression serves the search."""
+    return sa.func.upper(
+        sa.func.regexp_replace(
+            column,
+            sa.literal_column(f"'{SEPARATORS_PATTERN}'"),
+            sa.literal_column("''"),
+            sa.literal_column("'g'"),
+        )
+    )
+
+
+def typed_identifier_indexes(table: sa.Table) -> None:
+    """The indexes records are searched by (a migration of each record store creates them)."""
+    c = table.c
+    sa.Index(f"ix_{table.name}_typed_national_id", typed_key(c.national_id))
+    sa.Index(f"ix_{table.name}_typed_insurance_number", typed_key(c.insurance_number))
+    sa.Index(f"ix_{table.name}_typed_phone_dob", typed_key(c.phone), c.date_of_birth)

@@ -42,7 +42,7 @@ _OLD_MOBILE_PREFIXES = {
 }
 _MOBILE = re.compile(r"0[35789]\d{8}", re.ASCII)
 _SEPARATORS = re.compile(r"[\s.\-()]", re.ASCII)
-# The same separators for PostgreSQL's regexp_replace (see models.verification.typed_key).
+# The same separators for PostgreSQL's regexp_replace (see models.base.typed_key).
 SEPARATORS_PATTERN = r"[[:space:].()-]"
 _BHYT = re.compile(r"[A-Z]{2}\d\d{2}\d{10}", re.ASCII)
 

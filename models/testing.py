@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import RecordStatus, TestingTable, any_of, utcnow
+from models.base import RecordStatus, TestingTable, any_of, typed_identifier_indexes, utcnow
 
 
 class TestType(StrEnum):
@@ -39,10 +39,7 @@ class Sample(TestingTable, table=True):
     """One person's sample; people tested in one pooled tube share its pool code and result."""
 
     __tablename__ = "samples"
-    __table_args__ = (
-        sa.UniqueConstraint("source_system", "source_record_id"),
-        sa.Index("ix_samples_phone_dob", "phone", "date_of_birth"),
-    )
+    __table_args__ = (sa.UniqueConstraint("source_system", "source_record_id"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     source_system: str = Field(max_length=50)
@@ -56,8 +53,8 @@ class Sample(TestingTable, table=True):
     lab_code: str | None = Field(default=None, foreign_key="labs.code", max_length=20)
     result: TestOutcome = Field(default=TestOutcome.PENDING, sa_type=sa.String(20))
     resulted_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
-    national_id: str | None = Field(default=None, max_length=64, index=True)
-    insurance_number: str | None = Field(default=None, max_length=64, index=True)
+    national_id: str | None = Field(default=None, max_length=64)
+    insurance_number: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, max_length=64)
     full_name: str = Field(max_length=200)
     date_of_birth: date | None = None
@@ -67,6 +64,9 @@ class Sample(TestingTable, table=True):
     source_updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     # When this service last stored a version of it.
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+typed_identifier_indexes(Sample.__table__)
 
 
 def _samples_with_lab(*conditions: sa.ColumnElement[bool]) -> sa.Select[Any]:

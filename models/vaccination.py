@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import ImmunizationTable, RecordStatus, any_of, utcnow
+from models.base import ImmunizationTable, RecordStatus, any_of, typed_identifier_indexes, utcnow
 
 
 class Vaccine(ImmunizationTable, table=True):
@@ -29,17 +29,14 @@ class Vaccine(ImmunizationTable, table=True):
 
 class VaccinationRecord(ImmunizationTable, table=True):
     __tablename__ = "vaccination_records"
-    __table_args__ = (
-        sa.UniqueConstraint("source_system", "source_record_id"),
-        sa.Index("ix_vaccination_records_phone_dob", "phone", "date_of_birth"),
-    )
+    __table_args__ = (sa.UniqueConstraint("source_system", "source_record_id"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     source_system: str = Field(max_length=50)
     source_record_id: str = Field(max_length=100)
     # Identifiers exactly as typed at the site; matching normalises them.
-    national_id: str | None = Field(default=None, max_length=64, index=True)
-    insurance_number: str | None = Field(default=None, max_length=64, index=True)
+    national_id: str | None = Field(default=None, max_length=64)
+    insurance_number: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, max_length=64)
     full_name: str = Field(max_length=200)
     date_of_birth: date | None = None
@@ -56,6 +53,7 @@ class VaccinationRecord(ImmunizationTable, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
+typed_identifier_indexes(VaccinationRecord.__table__)
 _records = VaccinationRecord.__table__
 _vaccines = Vaccine.__table__
 

@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from models.base import typed_key
 from models.identifiers import (
-    SEPARATORS_PATTERN,
     IdentifierKind,
     fold_name,
     normalize_insurance_number_or_none,
@@ -33,12 +33,6 @@ RECORD_TABLES: dict[RecordStore, sa.Table] = {
     RecordStore.IMMUNIZATION: VaccinationRecord.__table__,  # type: ignore[dict-item]
     RecordStore.TESTING: Sample.__table__,  # type: ignore[dict-item]
 }
-
-
-def typed_key(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """An identifier as typed, without separators and in capitals: what records are
-    searched by (each store has an index on it for every identifier column)."""
-    return sa.func.upper(sa.func.regexp_replace(column, SEPARATORS_PATTERN, "", "g"))
 
 
 @dataclass(frozen=True)
@@ -95,16 +89,15 @@ def _columns(store: RecordStore, table: sa.Table) -> list[sa.ColumnElement[Any]]
     ]
 
 
-async def records_carrying(
-    connection: AsyncConnection,
+def carrying_query(
     store: RecordStore,
     identifiers: Iterable[Identifier] = (),
     phone: str | None = None,
     date_of_birth: date | None = None,
     record_ids: Sequence[uuid.UUID] = (),
-) -> list[CarriedIdentity]:
-    """Records of one store that carry any of the identifiers, or the phone with that birth
-    date, or have one of the IDs."""
+) -> sa.Select[Any] | None:
+    """The search of records_carrying (None: nothing to search by); each condition is
+    served by an index of the record's store."""
     table = RECORD_TABLES[store]
     conditions: list[sa.ColumnElement[bool]] = []
     national_ids = [v for k, v in identifiers if k is not IdentifierKind.BHYT]
@@ -124,11 +117,24 @@ async def records_carrying(
     if record_ids:
         conditions.append(table.c.id.in_(record_ids))
     if not conditions:
+        return None
+    return sa.select(*_columns(store, table)).where(sa.or_(*conditions))
+
+
+async def records_carrying(
+    connection: AsyncConnection,
+    store: RecordStore,
+    identifiers: Iterable[Identifier] = (),
+    phone: str | None = None,
+    date_of_birth: date | None = None,
+    record_ids: Sequence[uuid.UUID] = (),
+) -> list[CarriedIdentity]:
+    """Records of one store that carry any of the identifiers, or the phone with that birth
+    date, or have one of the IDs."""
+    query = carrying_query(store, identifiers, phone, date_of_birth, record_ids)
+    if query is None:
         return []
-    rows = (
-        await connection.execute(sa.select(*_columns(store, table)).where(sa.or_(*conditions)))
-    ).all()
-    return [_carried(store, row) for row in rows]
+    return [_carried(store, row) for row in (await connection.execute(query)).all()]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
+from models.identifiers import IdentifierKind
+from models.link import RecordStore
+from models.stores import Engines, Store
+from models.verification import RECORD_TABLES, carrying_query
 from tests.conftest import Given, GraphQLClient
 
 UPDATE = """mutation($input: ProfileInput!) { updateProfile(input: $input) {
@@ -103,3 +109,26 @@ async def test_a_verified_identifier_does_not_link_another_persons_record(
     await verify(graphql, partners, token, nationalId="024090001234", dateOfBirth=BIRTH.isoformat())
 
     assert await doses(graphql, token) == []
+
+
+@pytest.mark.parametrize("store", list(RecordStore))
+async def test_records_are_searched_by_their_typed_identifiers_through_indexes(
+    engines: Engines, store: RecordStore
+) -> None:
+    query = carrying_query(
+        store,
+        [(IdentifierKind.CCCD, "024090001234"), (IdentifierKind.BHYT, "DN4240123456789")],
+        phone="0912345678",
+        date_of_birth=BIRTH,
+    )
+    assert query is not None
+    statement = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    async with engines[Store(store.value)].connect() as connection:
+        # An index the search cannot use would leave a (disabled, still chosen) sequential scan.
+        await connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join((await connection.exec_driver_sql(f"EXPLAIN {statement}")).scalars())
+
+    table = RECORD_TABLES[store].name
+    assert "Seq Scan" not in plan, plan
+    for index in ("typed_national_id", "typed_insurance_number", "typed_phone_dob"):
+        assert f"ix_{table}_{index}" in plan, plan
