@@ -229,9 +229,11 @@ async def load_directory(
     )
     found: dict[uuid.UUID, CandidateCitizen] = {}
     for citizen_id, birth, name, kind, value in (await core.execute(query, parameters)).all():
-        citizen = found.setdefault(
-            citizen_id, CandidateCitizen(citizen_id, birth, full_name=fold_name(name))
-        )
+        citizen = found.get(citizen_id)
+        if citizen is None:
+            citizen = found[citizen_id] = CandidateCitizen(
+                citizen_id, birth, full_name=fold_name(name)
+            )
         citizen.verified[IdentifierKind(kind)].add(value)
     return CitizenDirectory(found.values())
 

@@ -15,6 +15,8 @@ from typing import Any
 CSV_SUFFIXES = (".csv", ".txt")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 _SCAN_CHUNK = 1 << 20
+# How often a CSV's progress (bytes read) is updated: asking the file costs a system call.
+_PROGRESS_LINES = 1024
 
 
 class FileProblem(ValueError):
@@ -78,8 +80,9 @@ def read_csv(path: Path) -> Table:
     def lines() -> Iterator[Line]:
         with file:
             for raw in reader:
-                table.read = file.buffer.tell()
-                if not any(cell.strip() for cell in raw):
+                if not reader.line_num % _PROGRESS_LINES:
+                    table.read = file.buffer.tell()
+                if not "".join(raw).strip():
                     continue
                 broken = None
                 if len(raw) != len(header):

@@ -12,6 +12,7 @@ was interrupted and is run again ends as if it had run once.
 import asyncio
 import csv
 import re
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -46,6 +47,7 @@ from models.records import (
 from models.stores import Store
 
 DEFAULT_BATCH = 10_000
+WRITING = 2
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
@@ -385,6 +387,7 @@ async def import_file(
     batches = _batches(kind, table.lines, catalog, batch_size)
     upcoming: asyncio.Future[_Batch | None] = asyncio.get_running_loop().create_future()
     upcoming.set_result(None)
+    writing: deque[asyncio.Task[None]] = deque()
     try:
         async with engines[store].connect() as seen:
             # The connection comes from the pool: an earlier import's table may be there.
@@ -393,31 +396,38 @@ async def import_file(
                 sa.text(f"CREATE TEMP TABLE {_SEEN} (source_record_id text PRIMARY KEY, line int)")
             )
             await seen.commit()
-            # The next batch is read and checked while this one is written.
+            # The next batch is read and checked while earlier ones are written, and up to
+            # WRITING batches are written at once (while one is matched in the core store,
+            # the next is upserted in the record store). Batches never share a record: a
+            # record ID seen on an earlier line is refused before its batch is written.
             upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
             while (batch := await upcoming) is not None:
                 upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-                await _write_batch(engines, kind, writer, seen, batch, summary, rejects)
-                if on_progress is not None:
-                    on_progress(table.read)
+                valid = await _admit(seen, batch, rejects)
+                writing.append(asyncio.create_task(_write(engines, kind, writer, valid, summary)))
+                while writing and (len(writing) >= WRITING or writing[0].done()):
+                    await writing.popleft()
+                    if on_progress is not None:
+                        on_progress(table.read)
+            while writing:
+                await writing.popleft()
+            if on_progress is not None:
+                on_progress(table.read)
     finally:
         if not upcoming.done():
             upcoming.cancel()
+        for task in writing:
+            task.cancel()
+        if writing:
+            await asyncio.gather(*writing, return_exceptions=True)
         rejects.close()
     summary.rejected = rejects.lines
     summary.reject_file = rejects.path if rejects.lines else None
     return summary
 
 
-async def _write_batch(
-    engines: Mapping[Store, AsyncEngine],
-    kind: ImportKind,
-    writer: Writer,
-    seen: AsyncConnection,
-    batch: _Batch,
-    summary: ImportSummary,
-    rejects: RejectFile,
-) -> None:
+async def _admit(seen: AsyncConnection, batch: _Batch, rejects: RejectFile) -> list[ValidRecord]:
+    """The batch's records to write; the refused lines go to the reject file."""
     doubled = await _duplicates(seen, batch.valid)
     await seen.commit()
     refused = list(batch.refused)
@@ -434,4 +444,14 @@ async def _write_batch(
             valid.append(record)
     for number, record_id, problems in sorted(refused, key=lambda r: r[0]):
         rejects.add(number, record_id, problems)
+    return valid
+
+
+async def _write(
+    engines: Mapping[Store, AsyncEngine],
+    kind: ImportKind,
+    writer: Writer,
+    valid: list[ValidRecord],
+    summary: ImportSummary,
+) -> None:
     summary.written.add(await write_records(engines, kind.kind, writer, valid))

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -173,7 +174,9 @@ def _upsert(kind: RecordKind) -> str:
     table = f"{kind.table.schema}.{kind.table.name}"
     content = kind.content
     written = ", ".join(("id", *_KEYS, "source_updated_at", *content, "recorded_at"))
-    staged = ", ".join(("id", *_KEYS, "source_updated_at", *content, "now()"))
+    staged = ", ".join(
+        ("coalesce(id, gen_random_uuid())", *_KEYS, "source_updated_at", *content, "now()")
+    )
     updates = ", ".join(
         f"{column} = excluded.{column}" for column in ("source_updated_at", *content, "recorded_at")
     )
@@ -249,18 +252,23 @@ async def _store_versions(
     if writer.bulk:
         await connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
     await connection.execute(sa.text(_create_staging(kind)))
-    rows = [
-        (
-            item,
-            # A generator that needs stable IDs (the demo data) gives its own.
-            records[item].values.get("id") or uuid.uuid4(),
-            writer.source_system,
-            records[item].values["source_record_id"],
-            records[item].values["source_updated_at"],
-            *(records[item].values[column] for column in kind.content),
+    content = itemgetter(*kind.content)
+    source = writer.source_system
+    rows = []
+    for item in items:
+        values = records[item].values
+        rows.append(
+            (
+                item,
+                # A generator that needs stable IDs (the demo data) gives its own; the
+                # store draws the others.
+                values.get("id"),
+                source,
+                values["source_record_id"],
+                values["source_updated_at"],
+                *content(values),
+            )
         )
-        for item in items
-    ]
     await _copy(connection, kind.staging, _staged_columns(kind), rows)
     # Planner statistics for the batch: without them it guesses a handful of rows and joins
     # the staged batch to the upsert's results by nested loops.
@@ -335,11 +343,39 @@ async def _match(
     outcomes = await link_records(core, kind.store, [to_link[i] for i in items])
     for item, outcome in zip(items, outcomes, strict=True):
         results[item].match = outcome
-    owners = await _owners(core, kind.store, [r.record_id for r in results if r.outcome in CHANGED])
+    owners = await _owners_after_matching(core, kind.store, results)
     await _audit_writes(core, kind, writer, list(owners.values()))
     if kind.store is RecordStore.TESTING:
         await publish_linked_test_results(core, sorted((c, r) for r, c in owners.items()))
     return set(owners.values())
+
+
+async def _owners_after_matching(
+    core: AsyncConnection, store: RecordStore, results: Sequence[ItemResult]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The citizen each record this write changed now belongs to: the one it was just matched
+    to, unless a person decided its link (then the link stays as they decided)."""
+    changed = [r for r in results if r.outcome in CHANGED and r.record_id is not None]
+    owners = {
+        r.record_id: r.match.citizen_id
+        for r in changed
+        if r.match is not None and r.match.citizen_id is not None
+    }
+    if not changed:
+        return owners
+    links = RecordLink.__table__
+    decided = sa.select(links.c.record_id, links.c.citizen_id, links.c.status).where(
+        links.c.store == store.value,
+        any_of(links.c.record_id, "ids"),
+        links.c.decided_by.is_not(None),
+    )
+    for record_id, citizen_id, status in await core.execute(
+        decided, {"ids": [r.record_id for r in changed]}
+    ):
+        owners.pop(record_id, None)
+        if status == LinkStatus.LINKED.value and citizen_id is not None:
+            owners[record_id] = citizen_id
+    return owners  # type: ignore[return-value]
 
 
 async def _owners(
