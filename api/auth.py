@@ -1,13 +1,14 @@
 """Citizen sign-in: requestOtp, verifyOtp, refreshSession, logout."""
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import strawberry
 from strawberry import relay
 
 from api.errors import ApiError, ErrorCode
+from api.nodes import parse_typed_node_id
 from api.user_errors import UserError, user_error
 from auth.otp import CODE_LENGTH
 from auth.signin import RateLimited, Session, SignIn, SignInRefused
@@ -15,12 +16,19 @@ from models.identifiers import mask_phone
 from models.stores import Store, StoreUnavailable, is_unavailable
 
 
-@strawberry.type
-class OtpChallenge:
-    id: strawberry.ID
+@strawberry.type(description="A sign-in code sent; verifyOtp takes its ID.")
+class OtpChallenge(relay.Node):
+    id: relay.NodeID[str]
     phone_masked: str
     expires_at: dt.datetime
     code_length: int
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list["OtpChallenge | None"]:
+        """Only requestOtp's answer shows a challenge: node() never does."""
+        return [None for _ in node_ids]
 
 
 @strawberry.type
@@ -104,7 +112,7 @@ async def request_otp(info: strawberry.Info, phone: str) -> RequestOtpPayload:
         return RequestOtpPayload(challenge=None, user_errors=_refused(error))
     return RequestOtpPayload(
         challenge=OtpChallenge(
-            id=strawberry.ID(str(challenge.id)),
+            id=str(challenge.id),
             phone_masked=mask_phone(challenge.phone),
             expires_at=challenge.expires_at,
             code_length=CODE_LENGTH,
@@ -116,7 +124,10 @@ async def request_otp(info: strawberry.Info, phone: str) -> RequestOtpPayload:
 async def verify_otp(info: strawberry.Info, challenge_id: strawberry.ID, code: str) -> AuthPayload:
     try:
         with _core_store():
-            result = await _sign_in(info).verify_code(challenge_id, code, _client_address(info))
+            challenge = parse_typed_node_id(challenge_id, "OtpChallenge")
+            result = await _sign_in(info).verify_code(
+                str(challenge or challenge_id), code, _client_address(info)
+            )
     except RateLimited as error:
         raise _rate_limited(error) from None
     except SignInRefused as error:

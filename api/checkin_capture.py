@@ -171,7 +171,7 @@ class StaffScanInput:
 class StaffCheckIn:
     """A check-in as the venue's staff see it: whether the person is known, never who."""
 
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The CheckIn's global ID.")
     venue_code: str
     venue_name: str
     checked_in_at: dt.datetime
@@ -440,7 +440,7 @@ class DeleteCheckInsInput:
 
 @strawberry.type
 class DeletedCheckIn:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The CheckIn's global ID.")
     venue_code: str
     venue_name: str
     checked_in_at: dt.datetime

@@ -1,16 +1,19 @@
 """Consents: a citizen lets a partner read parts of their data until a date."""
 
 import datetime as dt
-import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
+from strawberry import relay
 
 from api.errors import ApiError, ErrorCode
+from api.nodes import keep_order, own_citizen, parse_node_ids, parse_typed_node_id
 from api.user_errors import UserError, UserErrorCode, user_error
 from auth.permissions import IsCitizen
+from auth.principal import PartnerPrincipal
 from auth.scopes import READ_SCOPES
 from auth.scopes import Scope as ScopeEnum
 from models import consent as consents
@@ -22,21 +25,49 @@ LONGEST_CONSENT = dt.timedelta(days=366)
 FOREIGN_KEY_VIOLATION = "23503"
 
 
-@strawberry.type
-class PartnerSummary:
-    id: strawberry.ID
+@strawberry.type(description="A partner app: a citizen sees those named in their consents.")
+class Partner(relay.Node):
+    id: relay.NodeID[str]
     name: str
 
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list["Partner | None"]:
+        """A partner sees itself; a citizen the partners their consents name."""
+        node_ids = list(node_ids)
+        principal = info.context.principal
+        found: dict[Any, Partner] = {}
+        if isinstance(principal, PartnerPrincipal):
+            found[principal.partner_id] = Partner(id=str(principal.partner_id), name=principal.name)
+        citizen_id = own_citizen(info)
+        if citizen_id is not None:
+            for row in await info.context.loaders.consents.load(citizen_id):
+                found[row.partner_id] = Partner(id=str(row.partner_id), name=row.partner_name)
+        return keep_order(node_ids, found, lambda partner: partner)
+
 
 @strawberry.type
-class Consent:
-    id: strawberry.ID
-    partner: PartnerSummary
+class Consent(relay.Node):
+    id: relay.NodeID[str]
+    partner: Partner
     scopes: list[ScopeEnum]
     granted_at: dt.datetime
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
     live: bool = strawberry.field(description="Neither revoked nor expired.")
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list["Consent | None"]:
+        """Only the citizen who gave a consent sees it (like their consents)."""
+        node_ids = list(node_ids)
+        citizen_id = own_citizen(info)
+        found = {}
+        if citizen_id is not None and any(parse_node_ids(node_ids)):
+            found = {row.id: row for row in await info.context.loaders.consents.load(citizen_id)}
+        return keep_order(node_ids, found, consent_from_row)
 
 
 @strawberry.type
@@ -55,8 +86,8 @@ class GrantConsentInput:
 def consent_from_row(row: Row[Any]) -> Consent:
     now = dt.datetime.now(dt.UTC)
     return Consent(
-        id=strawberry.ID(str(row.id)),
-        partner=PartnerSummary(id=strawberry.ID(str(row.partner_id)), name=row.partner_name),
+        id=str(row.id),
+        partner=Partner(id=str(row.partner_id), name=row.partner_name),
         scopes=[ScopeEnum(s) for s in row.scopes],
         granted_at=row.granted_at,
         expires_at=row.expires_at,
@@ -67,13 +98,6 @@ def consent_from_row(row: Row[Any]) -> Consent:
 
 def _refused(code: UserErrorCode, message: str, field: str) -> ConsentPayload:
     return ConsentPayload(consent=None, user_errors=[user_error(code, message, field)])
-
-
-def _parse_id(raw: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        return None
 
 
 def _check_grant(input: GrantConsentInput, partner: Row[Any] | None) -> ConsentPayload | None:
@@ -113,7 +137,7 @@ def _check_grant(input: GrantConsentInput, partner: Row[Any] | None) -> ConsentP
 )
 async def grant_consent(info: strawberry.Info, input: GrantConsentInput) -> ConsentPayload:
     citizen_id = info.context.principal.citizen_id
-    partner_id = _parse_id(input.partner_id)
+    partner_id = parse_typed_node_id(input.partner_id, "Partner")
     engines = info.context.services.engines
     async with reading(engines, Store.CORE) as core:
         found = await partners_by_ids(core, [partner_id]) if partner_id else []
@@ -143,7 +167,7 @@ async def grant_consent(info: strawberry.Info, input: GrantConsentInput) -> Cons
 )
 async def revoke_consent(info: strawberry.Info, id: strawberry.ID) -> ConsentPayload:
     citizen_id = info.context.principal.citizen_id
-    consent_id = _parse_id(id)
+    consent_id = parse_typed_node_id(id, "Consent")
     async with reading(info.context.services.engines, Store.CORE) as core:
         revoked = consent_id is not None and await consents.revoke_consent(
             core, citizen_id, consent_id

@@ -7,11 +7,12 @@ what to do next; nothing in it, in its ID or in any error names the case.
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 import strawberry
 from sqlalchemy import Row
+from strawberry import relay
 
 from api.exposure import (
     DEFAULT_OVERLAP_MINUTES,
@@ -21,6 +22,7 @@ from api.exposure import (
     traceable_case,
 )
 from api.live import notices
+from api.nodes import keep_order, own_citizen, parse_node_ids
 from api.user_errors import UserError, UserErrorCode, user_error
 from api.venue import Venue, venue_from_row
 from auth.permissions import MarksCases
@@ -38,8 +40,8 @@ HOTLINE = "1900 9095"
 
 
 @strawberry.type(description="You were at a venue at the same time as a confirmed case.")
-class ExposureAlert:
-    id: strawberry.ID
+class ExposureAlert(relay.Node):
+    id: relay.NodeID[str]
     venue: Venue
     exposed_at: dt.datetime = strawberry.field(description="When you checked in there.")
     raised_at: dt.datetime
@@ -47,6 +49,22 @@ class ExposureAlert:
         description=f"Watch for symptoms until this day ({WATCH_DAYS} days after)."
     )
     advice: str = strawberry.field(description="What to do next.")
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list["ExposureAlert | None"]:
+        """Only the exposed citizen sees an alert (like their exposureAlerts)."""
+        node_ids = list(node_ids)
+        citizen_id = own_citizen(info)
+        found = {}
+        if citizen_id is not None:
+            async with fetching(info.context.services.engines, Store.CORE) as core:
+                for alert_id in {i for i in parse_node_ids(node_ids) if i is not None}:
+                    row = await alert_for(core, alert_id, citizen_id)
+                    if row is not None:
+                        found[alert_id] = row
+        return keep_order(node_ids, found, alert_from_row)
 
 
 def _advice(watch_until: dt.date) -> str:
@@ -61,7 +79,7 @@ def _advice(watch_until: dt.date) -> str:
 def alert_from_row(row: Row[Any]) -> ExposureAlert:
     watch_until = (row.exposed_at + dt.timedelta(days=WATCH_DAYS)).date()
     return ExposureAlert(
-        id=strawberry.ID(str(row.id)),
+        id=str(row.id),
         venue=venue_from_row(row, prefix="venue_"),
         exposed_at=row.exposed_at,
         raised_at=row.raised_at,

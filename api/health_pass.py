@@ -30,7 +30,9 @@ strawberry.enum(PassCheck, name="PassCheckResult")
 
 @strawberry.type
 class HealthPass:
-    pass_id: strawberry.ID
+    pass_id: str = strawberry.field(
+        description="The identifier the signed credential carries (revokeHealthPass takes it)."
+    )
     colour: Colour
     reasons: list[str] = strawberry.field(description="Why the colour is what it is.")
     valid_until: dt.datetime = strawberry.field(
@@ -50,7 +52,7 @@ class HealthPass:
 @strawberry.type
 class HealthPassVerification:
     result: PassCheck
-    pass_id: strawberry.ID | None = strawberry.field(description="Set unless the pass is FORGED.")
+    pass_id: str | None = strawberry.field(description="Set unless the pass is FORGED.")
     colour: Colour | None = strawberry.field(description="Only for a VALID pass.")
     initials: str | None
     year_of_birth: int | None
@@ -61,7 +63,7 @@ class HealthPassVerification:
 
 @strawberry.type
 class RevokedHealthPass:
-    pass_id: strawberry.ID
+    pass_id: str
     revoked_at: dt.datetime
 
 
@@ -93,7 +95,7 @@ def qr_svg(credential: str) -> str:
 def health_pass_from(evaluated: EvaluatedPass) -> HealthPass:
     content = evaluated.issued.content
     return HealthPass(
-        pass_id=strawberry.ID(str(content.pass_id)),
+        pass_id=str(content.pass_id),
         colour=content.colour,
         reasons=evaluated.status.reasons,
         valid_until=content.valid_until,
@@ -150,7 +152,7 @@ def _verification(result: PassCheck, content: Any, *, show: bool) -> HealthPassV
         )
     return HealthPassVerification(
         result=result,
-        pass_id=strawberry.ID(str(content.pass_id)),
+        pass_id=str(content.pass_id),
         colour=content.colour if show else None,
         initials=content.initials if show else None,
         year_of_birth=content.year_of_birth if show else None,
@@ -179,9 +181,7 @@ async def verify_health_pass(info: strawberry.Info, token: str) -> HealthPassVer
     return _verification(result, content, show=result is PassCheck.VALID)
 
 
-async def revoke_health_pass(
-    info: strawberry.Info, pass_id: strawberry.ID
-) -> RevokeHealthPassPayload:
+async def revoke_health_pass(info: strawberry.Info, pass_id: str) -> RevokeHealthPassPayload:
     try:
         parsed = uuid.UUID(str(pass_id))
     except ValueError:
@@ -200,7 +200,7 @@ async def revoke_health_pass(
             user_errors=[user_error(UserErrorCode.NOT_FOUND, "no such pass", "passId")],
         )
     return RevokeHealthPassPayload(
-        revoked=RevokedHealthPass(pass_id=strawberry.ID(str(row.id)), revoked_at=row.revoked_at),
+        revoked=RevokedHealthPass(pass_id=str(row.id), revoked_at=row.revoked_at),
         user_errors=[],
     )
 

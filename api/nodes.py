@@ -7,6 +7,8 @@ from typing import Any
 
 from strawberry import relay
 
+from auth.principal import CitizenPrincipal
+
 
 def parse_node_ids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
     parsed: list[uuid.UUID | None] = []
@@ -44,3 +46,17 @@ def parse_typed_node_id(raw: str, type_name: str) -> uuid.UUID | None:
         return uuid.UUID(candidate)
     except ValueError:
         return None
+
+
+def own_citizen(info: Any) -> uuid.UUID | None:
+    """The signed-in citizen, for the objects only their owner ever sees."""
+    principal = info.context.principal
+    return principal.citizen_id if isinstance(principal, CitizenPrincipal) else None
+
+
+def keep_order(
+    node_ids: Iterable[str], found: dict[uuid.UUID, Any], build: Callable[[Any], Any]
+) -> list[Any]:
+    """The objects found, in the order asked for; None for the others."""
+    rows = [found.get(i) if i is not None else None for i in parse_node_ids(node_ids)]
+    return [build(row) if row is not None else None for row in rows]

@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -64,8 +65,8 @@ class TypedIdentity:
 
 
 @strawberry.type
-class UnmatchedRecord:
-    id: strawberry.ID
+class UnmatchedRecord(relay.Node):
+    id: relay.NodeID[str]
     kind: RecordKind
     reason: UnmatchedReason | None
     queued_at: dt.datetime = strawberry.field(description="When it was last matched, in vain.")
@@ -84,6 +85,28 @@ class UnmatchedRecord:
     test_type: TestType | None
     sample_code: str | None
 
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list["UnmatchedRecord | None"]:
+        """Only the operators of the record's province see it (like unmatchedRecords)."""
+        node_ids = list(node_ids)
+        wanted = [_parse_record_key(node_id) for node_id in node_ids]
+        found: dict[tuple[RecordStore, uuid.UUID], UnmatchedRecord] = {}
+        only: dict[RecordStore, list[uuid.UUID]] = {}
+        for key in wanted:
+            if key is not None:
+                only.setdefault(key[0], []).append(key[1])
+        if only and Reconciles().allows(info.context.principal):
+            queue = QueueFilter(province_code=province_of(info))
+            async with fetching(info.context.services.engines, Store.CORE) as core:
+                links = await queue_page(core, queue, len(node_ids), only=only)
+            details = await _details(info, links) if links else {}
+            for link in links:
+                record = _unmatched_from(link, details.get(link.record_id))
+                found[(RecordStore(link.store), link.record_id)] = record
+        return [found.get(key) if key is not None else None for key in wanted]
+
 
 @strawberry.type
 class UnmatchedRecordConnection(relay.Connection[UnmatchedRecord]):  # type: ignore[type-var]
@@ -94,22 +117,27 @@ def record_node_id(store: RecordStore, record_id: uuid.UUID) -> strawberry.ID:
     return strawberry.ID(relay.to_base64(_NODE_TYPE, f"{store.value}:{record_id}"))
 
 
-def parse_record_node_id(raw: str) -> tuple[RecordStore, uuid.UUID] | None:
+def _parse_record_key(node_id: str) -> tuple[RecordStore, uuid.UUID] | None:
+    store, _, record_id = node_id.partition(":")
     try:
-        type_name, node_id = relay.from_base64(raw)
-        store, _, record_id = node_id.partition(":")
-        if type_name != _NODE_TYPE:
-            return None
         return RecordStore(store), uuid.UUID(record_id)
     except ValueError:
         return None
+
+
+def parse_record_node_id(raw: str) -> tuple[RecordStore, uuid.UUID] | None:
+    try:
+        type_name, node_id = relay.from_base64(raw)
+    except ValueError:
+        return None
+    return _parse_record_key(node_id) if type_name == _NODE_TYPE else None
 
 
 def _unmatched_from(link: Row[Any], details: Row[Any] | None) -> UnmatchedRecord:
     store = RecordStore(link.store)
     content = details._mapping if details is not None else {}
     return UnmatchedRecord(
-        id=record_node_id(store, link.record_id),
+        id=f"{store.value}:{link.record_id}",
         kind=KIND_OF[store],
         reason=UnmatchedReason(link.reason) if link.reason else None,
         queued_at=link.matched_at,
@@ -240,7 +268,7 @@ class ResolveUnmatchedInput:
 
 @strawberry.type
 class ResolvedRecord:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The UnmatchedRecord's global ID.")
     kind: RecordKind
     status: LinkStatus
     citizen_id: strawberry.ID | None

@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
@@ -11,7 +12,7 @@ from strawberry import relay
 
 from api.connections import build_connection
 from api.errors import not_visible
-from api.nodes import parse_typed_node_id
+from api.nodes import keep_order, own_citizen, parse_node_ids, parse_typed_node_id
 from api.pagination import decode_cursor, encode_cursor, page_size
 from api.reconciliation import STORE_OF, RecordKind, province_of
 from api.user_errors import UserError, user_error
@@ -27,6 +28,7 @@ from models.record_issue import (
     NewIssue,
     answer_issue,
     file_issue,
+    issues_by_ids,
     issues_page,
     province_issues,
 )
@@ -42,8 +44,8 @@ _NODE_TYPES = {RecordStore.IMMUNIZATION: "Vaccination", RecordStore.TESTING: "Te
 
 
 @strawberry.type
-class RecordIssue:
-    id: strawberry.ID
+class RecordIssue(relay.Node):
+    id: relay.NodeID[str]
     record_kind: RecordKind
     kind: IssueKind
     record_id: strawberry.ID | None = strawberry.field(
@@ -60,6 +62,36 @@ class RecordIssue:
     answered_at: dt.datetime | None
     created_at: dt.datetime
 
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list["RecordIssue | None"]:
+        """The reporting citizen sees their report (like their recordIssues), and the
+        operators of its province (like recordIssues, in the citizen's access log)."""
+        node_ids = list(node_ids)
+        wanted = [i for i in parse_node_ids(node_ids) if i is not None]
+        citizen_id = own_citizen(info)
+        operator = Reconciles().allows(info.context.principal)
+        if not wanted or (citizen_id is None and not operator):
+            return [None for _ in node_ids]
+        async with reading(info.context.services.engines, Store.CORE) as core:
+            rows = await issues_by_ids(core, wanted)
+            if citizen_id is not None:
+                found = {row.id: row for row in rows if row.citizen_id == citizen_id}
+            else:
+                province = province_of(info)
+                found = {row.id: row for row in rows if row.province_code == province}
+                entries = [
+                    (reporter, [Section.RECORD_ISSUES.value])
+                    for reporter in dict.fromkeys(row.citizen_id for row in found.values())
+                ]
+                if entries:
+                    await record(
+                        core, _actor(info), AuditAction.READ, entries, info.context.request_id
+                    )
+                    await core.commit()
+        return keep_order(node_ids, found, record_issue_from_row)
+
 
 @strawberry.type
 class RecordIssueConnection(relay.Connection[RecordIssue]):  # type: ignore[type-var]
@@ -69,7 +101,7 @@ class RecordIssueConnection(relay.Connection[RecordIssue]):  # type: ignore[type
 def record_issue_from_row(row: Row[Any]) -> RecordIssue:
     store = RecordStore(row.store)
     return RecordIssue(
-        id=strawberry.ID(str(row.id)),
+        id=str(row.id),
         record_kind=RecordKind.VACCINATION
         if store is RecordStore.IMMUNIZATION
         else RecordKind.TEST_RESULT,
@@ -226,7 +258,7 @@ async def report_record_issue(info: strawberry.Info, input: RecordIssueInput) ->
 
 @strawberry.type
 class ReportingCitizen:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The Citizen's global ID.")
     full_name: str
     date_of_birth: dt.date | None
 
@@ -327,9 +359,8 @@ class AnswerRecordIssueInput:
 async def answer_record_issue(
     info: strawberry.Info, input: AnswerRecordIssueInput
 ) -> RecordIssuePayload:
-    try:
-        issue_id = uuid.UUID(str(input.id))
-    except ValueError:
+    issue_id = parse_typed_node_id(input.id, "RecordIssue")
+    if issue_id is None:
         return _refused("NOT_FOUND", "id", "no report of your province has this ID")
     answer = input.answer.strip()
     if not answer or len(answer) > 1000:

@@ -103,3 +103,12 @@ async def audit_page(core: AsyncConnection, key: PageKey) -> list[sa.Row[Any]]:
         query = query.where(sa.tuple_(table.c.at, table.c.id) < (key.after_at, key.after_id))
     query = query.order_by(table.c.at.desc(), table.c.id.desc()).limit(key.limit)
     return list((await core.execute(query)).all())
+
+
+async def audit_entries(
+    core: AsyncConnection, citizen_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> list[sa.Row[Any]]:
+    """Those of the audit rows that are about this citizen."""
+    table = AuditEntry.__table__
+    query = sa.select(table).where(table.c.citizen_id == citizen_id, table.c.id.in_(ids))
+    return list((await core.execute(query)).all())

@@ -105,6 +105,10 @@ async def issues_page(core: AsyncConnection, key: PageKey) -> list[sa.Row[Any]]:
     return list((await core.execute(query)).all())
 
 
+async def issues_by_ids(core: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    return list((await core.execute(sa.select(_issues).where(_issues.c.id.in_(ids)))).all())
+
+
 async def province_issues(
     core: AsyncConnection,
     province_code: str,

@@ -19,7 +19,7 @@ PASS = """{ me { healthPass { passId colour reasons validUntil issuedAt showsFul
   credential qrSvg } } }"""
 VERIFY = """query($token: String!) { verifyHealthPass(token: $token) {
   result passId colour initials yearOfBirth fullName validUntil issuedAt } }"""
-REVOKE = """mutation($id: ID!) { revokeHealthPass(passId: $id) {
+REVOKE = """mutation($id: String!) { revokeHealthPass(passId: $id) {
   revoked { passId revokedAt } userErrors { field code } } }"""
 SHOW_NAME = """mutation($show: Boolean!) { showFullNameOnHealthPass(show: $show) {
   showsFullName } }"""

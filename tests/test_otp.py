@@ -95,7 +95,7 @@ async def test_the_code_is_six_digits_and_stored_only_as_a_hash(graphql, sms_inb
         stored = (
             await core.execute(
                 sa.text("SELECT code_hash FROM core.otp_challenges WHERE id = :id"),
-                {"id": uuid.UUID(challenge["id"])},
+                {"id": uuid.UUID(relay.from_base64(challenge["id"])[1])},
             )
         ).scalar_one()
     assert len(code) == 6 and code.isdigit()
@@ -162,7 +162,7 @@ async def test_an_expired_code_is_refused(graphql, sms_inbox, engines):
                 "UPDATE core.otp_challenges SET expires_at = now() - interval '1 second' "
                 "WHERE id = :id"
             ),
-            {"id": uuid.UUID(challenge["id"])},
+            {"id": uuid.UUID(relay.from_base64(challenge["id"])[1])},
         )
 
     payload = await verify(graphql, challenge["id"], code)
