@@ -1,39 +1,35 @@
-"""A citizen's identity: the claims they make, how claims become verified, and the
-re-matching of records that a newly verified identifier may now link."""
+"""A citizen's identity: the claims they make and how claims become verified; the records
+that then match link by themselves (models.relinking)."""
 
 import logging
 import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from auth.principal import PartnerPrincipal
-from auth.scopes import Scope, Section
-from models.audit import Actor, AuditAction, record
+from auth.scopes import Scope
+from models import relinking
+from models.audit import Actor
 from models.identifiers import (
     IdentifierKind,
     InvalidIdentifier,
+    fold_name,
     normalize_insurance_number,
     normalize_national_id,
-    normalize_phone_or_none,
 )
-from models.link import RecordStore, linked_record_ids
-from models.matching import link_records
 from models.profile import (
     AlreadyVerifiedElsewhere,
     Identifier,
     Profile,
     claim_date_of_birth,
     claim_identifier,
-    claimants_by_phone,
     drop_date_of_birth_claim,
-    mark_verified,
     profile_of,
     set_name_and_province,
 )
-from models.stores import Engines, Store, StoreUnavailable, reading
-from models.verification import confirmation, records_carrying
+from models.stores import Engines, Store, reading
 
 log = logging.getLogger("healthgraph.identity")
 
@@ -140,45 +136,22 @@ async def update_profile(engines: Engines, citizen_id: uuid.UUID, claims: Claims
                 )
             await claim_identifier(core, citizen_id, kind, value)
         await core.commit()
-    await confirm_from_records(engines, citizen_id)
+    confirmed = await relinking.confirm_from_records(engines, citizen_id)
+    if not confirmed and _name_decides_matches(profile, name):
+        await relinking.relink(engines, citizen_id)
     updated = await load_profile(engines, citizen_id)
     assert updated is not None
     return updated
 
 
-async def confirm_from_records(engines: Engines, citizen_id: uuid.UUID) -> bool:
-    """Verify the claims that one of the citizen's records confirms; True if any were."""
-    profile = await load_profile(engines, citizen_id)
-    if profile is None or not profile.claimed():
-        return False
-    records = []
-    for record_store in RecordStore:
-        try:
-            async with reading(engines, Store(record_store.value)) as connection:
-                records += await records_carrying(connection, record_store, profile.claimed())
-        except StoreUnavailable:
-            log.warning("claims not checked against the %s store: unavailable", record_store)
-    found = confirmation(profile, records)
-    if found is None:
-        return False
-    try:
-        await verify(engines, citizen_id, found.identifiers, found.date_of_birth, found.source)
-    except IdentityProblem as problem:
-        # Someone else holds it verified: the claim stays a claim, for a person to look at.
-        log.warning("a record confirms a claim that is verified elsewhere: %s", problem.message)
-        return False
-    return True
-
-
-async def confirm_claims_of_phones(engines: Engines, phones: Iterable[str | None]) -> int:
-    """Call after records arrive: the citizens signed in with the phones they carry may now
-    have claims that a record confirms. Returns how many citizens had claims verified."""
-    normalised = sorted({p for p in map(normalize_phone_or_none, phones) if p is not None})
-    if not normalised:
-        return 0
-    async with reading(engines, Store.CORE) as core:
-        claimants = await claimants_by_phone(core, normalised)
-    return sum([await confirm_from_records(engines, citizen_id) for citizen_id in claimants])
+def _name_decides_matches(profile: Profile, name: str | None) -> bool:
+    """A new name changes which records match by phone: those need the same name, once the
+    birth date is verified."""
+    return (
+        name is not None
+        and profile.date_of_birth is not None
+        and fold_name(name) != fold_name(profile.full_name)
+    )
 
 
 async def verify(
@@ -189,48 +162,15 @@ async def verify(
     verified_by: str,
     audit: tuple[Actor, str] | None = None,
 ) -> None:
-    async with reading(engines, Store.CORE) as core:
-        try:
-            await mark_verified(core, citizen_id, identifiers, date_of_birth, verified_by)
-        except AlreadyVerifiedElsewhere as error:
-            raise IdentityProblem(
-                "IDENTIFIER_TAKEN",
-                _FIELD.get(error.kind),
-                f"this {error.kind.value} is verified for another account",
-            ) from error
-        if audit is not None:
-            actor, request_id = audit
-            entry = (citizen_id, [Section.IDENTITY.value])
-            await record(core, actor, AuditAction.VERIFY, [entry], request_id)
-        await core.commit()
-    await relink(engines, citizen_id, identifiers)
-
-
-async def relink(
-    engines: Engines, citizen_id: uuid.UUID, identifiers: Sequence[Identifier]
-) -> None:
-    """Match again the records that carry the identifiers or the citizen's phone and birth
-    date, and those linked to the citizen; a person's decision on a record stands."""
-    async with reading(engines, Store.CORE) as core:
-        profile = await profile_of(core, citizen_id)
-        linked = (await linked_record_ids(core, [citizen_id]))[citizen_id]
-    assert profile is not None
-    for record_store in RecordStore:
-        try:
-            async with reading(engines, Store(record_store.value)) as connection:
-                records = await records_carrying(
-                    connection,
-                    record_store,
-                    identifiers,
-                    profile.phone,
-                    profile.date_of_birth,
-                    linked[record_store],
-                )
-            async with reading(engines, Store.CORE) as core:
-                await link_records(core, record_store, [r.to_link() for r in records])
-                await core.commit()
-        except StoreUnavailable:
-            log.warning("records of the %s store not re-matched: unavailable", record_store)
+    """Make the claims verified; the records that now match link by themselves."""
+    try:
+        await relinking.verify(engines, citizen_id, identifiers, date_of_birth, verified_by, audit)
+    except AlreadyVerifiedElsewhere as error:
+        raise IdentityProblem(
+            "IDENTIFIER_TAKEN",
+            _FIELD.get(error.kind),
+            f"this {error.kind.value} is verified for another account",
+        ) from error
 
 
 @dataclass(frozen=True)

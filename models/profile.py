@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from models.base import CoreTable, utcnow
+from models.base import CoreTable, any_of, utcnow
 from models.checkin import link_unlinked_check_ins
 from models.citizen import Citizen, CitizenIdentifier
 from models.identifiers import IdentifierKind
@@ -262,5 +262,5 @@ async def claimants_by_phone(core: AsyncConnection, phones: Sequence[str]) -> li
         ),
         sa.exists().where(claims.c.citizen_id == citizens.c.id),
     )
-    query = sa.select(citizens.c.id).where(citizens.c.phone.in_(phones), pending)
-    return list((await core.execute(query)).scalars())
+    query = sa.select(citizens.c.id).where(any_of(citizens.c.phone, "phones"), pending)
+    return list((await core.execute(query, {"phones": list(phones)})).scalars())

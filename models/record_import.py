@@ -13,14 +13,14 @@ import asyncio
 import csv
 import re
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TextIO
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.health_status import PassRules
 from models.record_files import FileProblem, Line, Table, read_table
@@ -44,7 +44,7 @@ from models.records import (
     WriteSummary,
     write_records,
 )
-from models.stores import Store
+from models.stores import Engines, Store
 
 DEFAULT_BATCH = 10_000
 WRITING = 2
@@ -359,7 +359,7 @@ Progress = Callable[[int], None]
 
 
 async def import_file(
-    engines: Mapping[Store, AsyncEngine],
+    engines: Engines,
     kind: ImportKind,
     path: Path,
     *,
@@ -448,7 +448,7 @@ async def _admit(seen: AsyncConnection, batch: _Batch, rejects: RejectFile) -> l
 
 
 async def _write(
-    engines: Mapping[Store, AsyncEngine],
+    engines: Engines,
     kind: ImportKind,
     writer: Writer,
     valid: list[ValidRecord],

@@ -15,6 +15,9 @@ Partners' mutations, `healthgraph import` and the demo generator all call
    (a write interrupted between the two transactions) are matched when they
    arrive again, so replaying a write or an import repairs it and changes
    nothing else.
+3. Citizens signed in with a phone the changed records carry, whose claims a
+   record now confirms, have them verified, and what then matches links
+   (models.relinking).
 """
 
 import uuid
@@ -27,7 +30,7 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.audit import Actor, AuditAction, record
 from models.base import RecordStatus, any_of, utcnow
@@ -37,6 +40,7 @@ from models.link import OCCURRED_AT_COLUMN, LinkStatus, RecordLink, RecordStore
 from models.matching import MatchOutcome, RecordToLink, link_records
 from models.notify import Channel, Notice, publish_many
 from models.record_validation import Problem, ValidRecord
+from models.relinking import confirm_claims_of_phones
 from models.stores import Engines, Store
 from models.testing import Sample
 from models.vaccination import VaccinationRecord
@@ -396,7 +400,7 @@ async def _owners(
 
 
 async def write_records(
-    engines: Mapping[Store, AsyncEngine],
+    engines: Engines,
     kind: RecordKind,
     writer: Writer,
     records: Sequence[ValidRecord],
@@ -426,14 +430,13 @@ async def write_records(
         await _repair_links(engines, core, kind, results, items, to_link)
         owners = await _match(core, kind, writer, to_link, results)
     await _recheck_passes(engines, writer, owners)
+    await confirm_claims_of_phones(engines, [r.identity.phone for r in to_link.values()])
     return results
 
 
-async def _recheck_passes(
-    engines: Mapping[Store, AsyncEngine], writer: Writer, citizens: set[uuid.UUID]
-) -> None:
+async def _recheck_passes(engines: Engines, writer: Writer, citizens: set[uuid.UUID]) -> None:
     """After the write committed: passes whose colour it changed stop verifying."""
-    if writer.pass_rules is None or not citizens or not isinstance(engines, Engines):
+    if writer.pass_rules is None or not citizens:
         return
     await revoke_outdated_passes(engines, sorted(citizens), writer.pass_rules, utcnow())
 
@@ -444,7 +447,7 @@ def _to_link(kind: RecordKind, record_id: uuid.UUID, record: ValidRecord) -> Rec
 
 
 async def _repair_links(
-    engines: Mapping[Store, AsyncEngine],
+    engines: Engines,
     core: AsyncConnection,
     kind: RecordKind,
     results: list[ItemResult],
@@ -474,7 +477,7 @@ class VoidRequest:
 
 
 async def void_record(
-    engines: Mapping[Store, AsyncEngine],
+    engines: Engines,
     kind: RecordKind,
     writer: Writer,
     request: VoidRequest,

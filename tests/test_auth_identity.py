@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from strawberry import relay
 
-from auth.identity import confirm_claims_of_phones
+from models.relinking import confirm_claims_of_phones
 from models.stores import Store
 
 UPDATE = """mutation($input: ProfileInput!) { updateProfile(input: $input) {

@@ -1,15 +1,20 @@
 """Once a citizen's identifier is verified, the records that carry it link by themselves,
 however the site typed it."""
 
+import csv
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from strawberry.utils.str_converters import to_snake_case
 
 from models.identifiers import IdentifierKind
 from models.link import RecordStore
+from models.record_import import IMMUNIZATION, import_file
+from models.records import Outcome
 from models.stores import Engines, Store
 from models.verification import RECORD_TABLES, carrying_query
 from tests.conftest import Given, GraphQLClient
@@ -107,6 +112,109 @@ async def test_a_verified_identifier_does_not_link_another_persons_record(
     )
 
     await verify(graphql, partners, token, nationalId="024090001234", dateOfBirth=BIRTH.isoformat())
+
+    assert await doses(graphql, token) == []
+
+
+RECORD_VACCINATION = """mutation($input: RecordVaccinationInput!) {
+  recordVaccination(input: $input) { status userErrors { field code } } }"""
+CCCD = "024090001234"
+
+
+async def arrives(how: str, graphql: GraphQLClient, partners: Any, tmp_path: Path, **typed: str):
+    """A dose as a site sends it, through a partner's mutation or a platform export."""
+    dose = {
+        "sourceRecordId": "TC-24-000002",
+        "updatedAt": "2021-09-01T10:00:00+07:00",
+        "fullName": NAME,
+        "dateOfBirth": BIRTH.isoformat(),
+        "vaccineCode": "AZD1222",
+        "doseNumber": 2,
+        "administeredAt": "2021-09-01T09:30:00+07:00",
+        "siteName": "Trạm Y tế xã Tân Mỹ",
+        "provinceCode": "24",
+        **typed,
+    }
+    if how == "mutation":
+        site = await partners.create("immunization:write")
+        body = await graphql.query(RECORD_VACCINATION, {"input": dose}, token=site.token)
+        assert body["data"]["recordVaccination"]["status"] == "INSERTED", body
+        return
+    path = tmp_path / "export.csv"
+    columns = {to_snake_case(name): value for name, value in dose.items()}
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=sorted(columns))
+        writer.writeheader()
+        writer.writerow(columns)
+    summary = await import_file(partners.engines, IMMUNIZATION, path)
+    assert summary.written.counts[Outcome.INSERTED] == 1
+
+
+async def claim(graphql: GraphQLClient, sign_in: Any, **changes: str) -> str:
+    token = (await sign_in("0912345678"))["accessToken"]
+    claims = {"fullName": NAME, "dateOfBirth": BIRTH.isoformat(), "nationalId": CCCD, **changes}
+    body = await graphql.query(UPDATE, {"input": claims}, token=token)
+    assert body["data"]["updateProfile"]["userErrors"] == [], body
+    return str(token)
+
+
+@pytest.mark.parametrize("how", ["mutation", "import"])
+async def test_a_record_arriving_that_confirms_the_claims_links_the_citizens_other_records(
+    graphql: GraphQLClient, given: Given, partners: Any, sign_in: Any, tmp_path: Path, how: str
+) -> None:
+    await given.vaccination(dose_number=1, national_id="024 090 001 234", date_of_birth=BIRTH)
+    await given.vaccination(dose_number=3, national_id="024090009999")  # someone else's
+    token = await claim(graphql, sign_in)
+    assert await doses(graphql, token) == []  # the claims alone link nothing
+
+    await arrives(how, graphql, partners, tmp_path, phone="+84 912 345 678", nationalId=CCCD)
+
+    assert await doses(graphql, token) == [1, 2]
+
+
+@pytest.mark.parametrize("how", ["mutation", "import"])
+async def test_a_record_arriving_under_another_phone_confirms_and_links_nothing(
+    graphql: GraphQLClient, given: Given, partners: Any, sign_in: Any, tmp_path: Path, how: str
+) -> None:
+    await given.vaccination(dose_number=1, national_id="024 090 001 234", date_of_birth=BIRTH)
+    token = await claim(graphql, sign_in)
+
+    # A relative's phone typed with the citizen's ID: the site did not see the citizen's phone.
+    await arrives(how, graphql, partners, tmp_path, phone="0987654321", nationalId=CCCD)
+
+    assert await doses(graphql, token) == []
+    body = await graphql.query("{ me { profile { identifiers { verified } } } }", token=token)
+    assert [i["verified"] for i in body["data"]["me"]["profile"]["identifiers"]] == [False, True]
+
+
+async def test_a_new_name_links_the_records_typed_with_it_under_the_phone_and_birth_date(
+    graphql: GraphQLClient, given: Given, partners: Any, sign_in: Any
+) -> None:
+    await given.vaccination(
+        dose_number=1, phone="0912 345 678", date_of_birth=BIRTH, full_name=NAME
+    )
+    # The same phone with another birth date: a relative's dose, whatever the name.
+    await given.vaccination(
+        dose_number=2, phone="0912 345 678", date_of_birth=date(2015, 1, 1), full_name=NAME
+    )
+    token = await claim(graphql, sign_in, fullName="Nguyễn An", nationalId=None)
+    await verify(graphql, partners, token, dateOfBirth=BIRTH.isoformat())
+    assert await doses(graphql, token) == []  # the name typed at the site is not theirs
+
+    await graphql.query(UPDATE, {"input": {"fullName": "NGUYEN VAN AN"}}, token=token)
+
+    assert await doses(graphql, token) == [1]
+
+
+async def test_a_new_name_links_nothing_while_the_birth_date_is_only_claimed(
+    graphql: GraphQLClient, given: Given, sign_in: Any
+) -> None:
+    await given.vaccination(
+        dose_number=1, phone="0912 345 678", date_of_birth=BIRTH, full_name=NAME
+    )
+    token = await claim(graphql, sign_in, fullName="Nguyễn An", nationalId=None)
+
+    await graphql.query(UPDATE, {"input": {"fullName": NAME}}, token=token)
 
     assert await doses(graphql, token) == []
 

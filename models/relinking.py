@@ -1,0 +1,127 @@
+"""Records that now match a citizen link by themselves.
+
+A record links only through what a citizen holds verified (models.matching).
+Whenever that changes, `relink` matches again every record that carries one
+of the citizen's verified identifiers, or their phone with their verified
+birth date, or is linked to them now; a person's decision on a record stands
+(models.link). It runs after:
+
+- a verifier (identity partner, province office) confirms claims: `verify`;
+- a record confirms the citizen's claims, when the claim is made
+  (`confirm_from_records`) or when the record arrives (the record writer
+  calls `confirm_claims_of_phones`);
+- the citizen changes the name that a match by phone needs (auth.identity).
+
+A first sign-in verifies only the phone, which links nothing without a
+verified birth date; an operator's decision links one record and verifies
+nothing.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from models.audit import Actor, AuditAction, record
+from models.identifiers import IdentifierKind, normalize_phone_or_none
+from models.link import RecordStore, linked_record_ids
+from models.matching import link_records
+from models.profile import (
+    AlreadyVerifiedElsewhere,
+    Identifier,
+    claimants_by_phone,
+    mark_verified,
+    profile_of,
+)
+from models.stores import Engines, Store, StoreUnavailable, reading
+from models.verification import confirmation, records_carrying
+
+log = logging.getLogger("healthgraph.relinking")
+# The part of the citizen's data a verification is audited under (auth.scopes.Section).
+_IDENTITY = "identity"
+
+
+async def relink(engines: Engines, citizen_id: uuid.UUID) -> None:
+    """Match again the records that carry what the citizen holds verified, and those linked
+    to them; a store that is down is skipped (its records match when they next arrive)."""
+    async with reading(engines, Store.CORE) as core:
+        profile = await profile_of(core, citizen_id)
+        linked = (await linked_record_ids(core, [citizen_id]))[citizen_id]
+    if profile is None:
+        return
+    verified = [
+        (i.kind, i.value)
+        for i in profile.identifiers
+        if i.verified and i.kind is not IdentifierKind.PHONE
+    ]
+    for record_store in RecordStore:
+        try:
+            async with reading(engines, Store(record_store.value)) as connection:
+                records = await records_carrying(
+                    connection,
+                    record_store,
+                    verified,
+                    profile.phone,
+                    profile.date_of_birth,
+                    linked[record_store],
+                )
+            async with reading(engines, Store.CORE) as core:
+                await link_records(core, record_store, [r.to_link() for r in records])
+                await core.commit()
+        except StoreUnavailable:
+            log.warning("records of the %s store not re-matched: unavailable", record_store)
+
+
+async def verify(
+    engines: Engines,
+    citizen_id: uuid.UUID,
+    identifiers: Sequence[Identifier],
+    date_of_birth: date | None,
+    verified_by: str,
+    audit: tuple[Actor, str] | None = None,
+) -> None:
+    """Make the claims verified, then relink; AlreadyVerifiedElsewhere changes nothing."""
+    async with reading(engines, Store.CORE) as core:
+        await mark_verified(core, citizen_id, identifiers, date_of_birth, verified_by)
+        if audit is not None:
+            actor, request_id = audit
+            await record(core, actor, AuditAction.VERIFY, [(citizen_id, [_IDENTITY])], request_id)
+        await core.commit()
+    await relink(engines, citizen_id)
+
+
+async def confirm_from_records(engines: Engines, citizen_id: uuid.UUID) -> bool:
+    """Verify the claims that one of the citizen's records confirms (models.verification),
+    then relink; True if any were verified."""
+    async with reading(engines, Store.CORE) as core:
+        profile = await profile_of(core, citizen_id)
+    if profile is None or not profile.claimed():
+        return False
+    records = []
+    for record_store in RecordStore:
+        try:
+            async with reading(engines, Store(record_store.value)) as connection:
+                records += await records_carrying(connection, record_store, profile.claimed())
+        except StoreUnavailable:
+            log.warning("claims not checked against the %s store: unavailable", record_store)
+    found = confirmation(profile, records)
+    if found is None:
+        return False
+    try:
+        await verify(engines, citizen_id, found.identifiers, found.date_of_birth, found.source)
+    except AlreadyVerifiedElsewhere:
+        # Someone else holds it verified: the claim stays a claim, for a person to look at.
+        log.warning("a record confirms a claim that is verified for another citizen")
+        return False
+    return True
+
+
+async def confirm_claims_of_phones(engines: Engines, phones: Iterable[str | None]) -> int:
+    """After records arrive: the citizens signed in with the phones they carry may have
+    claims that a record now confirms. Returns how many citizens had claims verified."""
+    normalised = sorted({p for p in map(normalize_phone_or_none, phones) if p is not None})
+    if not normalised:
+        return 0
+    async with reading(engines, Store.CORE) as core:
+        claimants = await claimants_by_phone(core, normalised)
+    return sum([await confirm_from_records(engines, citizen_id) for citizen_id in claimants])
