@@ -1,19 +1,22 @@
 """testResultUpdated over graphql-transport-ws, fanned out between app processes."""
 
 import asyncio
+import csv
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from strawberry import relay
+from strawberry.utils.str_converters import to_snake_case
 
 from auth.tokens import TokenIssuer
 from models.notify import Channel, Notice, publish
 from models.session import revoke_family, store_token
 from models.stores import Engines, Store
-from models.testing import TestOutcome
 from tests.conftest import Given, LiveSocket
 
 BORN = date(1990, 5, 14)
@@ -68,25 +71,110 @@ def _sample_of(result: dict[str, Any]) -> uuid.UUID:
     return uuid.UUID(relay.GlobalID.from_id(result["id"]).node_id)
 
 
-async def test_a_recorded_result_reaches_the_citizen_connected_to_other_processes(
-    servers: Any, given: Given, engines: Engines, issuer: TokenIssuer, live_socket: Any
+RECORD_TEST = """mutation($input: RecordTestResultInput!) {
+  recordTestResult(input: $input) { status userErrors { field code } } }"""
+RESULT = {
+    "updatedAt": "2021-09-02T08:00:00+07:00",
+    "fullName": "Nguyễn Văn An",
+    "dateOfBirth": BORN.isoformat(),
+    "testType": "RT_PCR",
+    "collectedAt": "2021-09-01T07:45:00+07:00",
+    "collectionSite": "Điểm lấy mẫu phường Trần Phú",
+    "labCode": "CDC-BG",
+    "result": "POSITIVE",
+    "resultedAt": "2021-09-01T20:00:00+07:00",
+    "provinceCode": "24",
+}
+
+
+@pytest.fixture
+async def lab(partners: Any, engines: Engines) -> Any:
+    async with engines[Store.TESTING].begin() as testing:
+        await testing.execute(
+            sa.text("INSERT INTO testing.labs VALUES ('CDC-BG', 'CDC Bắc Giang', '24')")
+        )
+    return await partners.create("testing:write", name="CDC Bắc Giang")
+
+
+async def _listening(socket: LiveSocket, given: Given, engines: Engines, phone: str) -> uuid.UUID:
+    """Returns once the subscription hears: a notice published here, again until it arrives."""
+    warm_up = await given.sample(phone=phone, date_of_birth=BORN)
+    assert _sample_of(await _received(socket, lambda: _publish(engines, warm_up))) == warm_up
+    return warm_up
+
+
+async def _next_result(socket: LiveSocket, besides: uuid.UUID) -> dict[str, Any]:
+    """The next event about another sample than `besides` (heard more than once, maybe)."""
+    while True:
+        message = await socket.receive(timeout=30)
+        assert message["type"] == "next", message
+        result = dict(message["payload"]["data"]["testResultUpdated"])
+        if _sample_of(result) != besides:
+            return result
+
+
+async def test_a_result_a_lab_records_on_another_process_reaches_the_connected_citizen(
+    servers: Any,
+    given: Given,
+    engines: Engines,
+    issuer: TokenIssuer,
+    live_socket: Any,
+    lab: Any,
 ) -> None:
     first, second = servers
     citizen = await given.citizen(phone="0912000101", date_of_birth=BORN)
-    token = issuer.issue(citizen)
-    async with (
-        live_socket(first.websocket_url) as on_first,
-        live_socket(second.websocket_url) as on_second,
-    ):
-        await _subscribed(on_first, token)
-        await _subscribed(on_second, token)
-        sample_id = await given.sample(
-            phone="0912000101", date_of_birth=BORN, result=TestOutcome.POSITIVE
-        )
-        for socket in (on_first, on_second):
-            result = await _received(socket, lambda: _publish(engines, sample_id))
-            assert _sample_of(result) == sample_id
-            assert result["result"] == "POSITIVE"
+    result = RESULT | {
+        "sourceRecordId": "XN-LIVE-1",
+        "sampleCode": "S-LIVE-1",
+        "phone": "0912000101",
+    }
+    async with live_socket(first.websocket_url) as socket:
+        await _subscribed(socket, issuer.issue(citizen))
+        warm_up = await _listening(socket, given, engines, "0912000101")
+
+        async with httpx.AsyncClient(base_url=second.http_url) as http:
+            response = await http.post(
+                "/graphql",
+                json={
+                    "query": RECORD_TEST,
+                    "variables": {"input": result},
+                },
+                headers={"Authorization": f"Bearer {lab.token}"},
+            )
+        assert response.json()["data"]["recordTestResult"]["status"] == "INSERTED"
+
+        heard = await _next_result(socket, besides=warm_up)
+    assert (heard["sampleCode"], heard["result"]) == ("S-LIVE-1", "POSITIVE")
+
+
+async def test_a_result_imported_by_another_process_reaches_the_connected_citizen(
+    servers: Any,
+    given: Given,
+    engines: Engines,
+    issuer: TokenIssuer,
+    live_socket: Any,
+    lab: Any,
+    healthgraph: Any,
+    tmp_path: Path,
+) -> None:
+    citizen = await given.citizen(phone="0912000105", date_of_birth=BORN)
+    export = tmp_path / "results.csv"
+    line = RESULT | {"sourceRecordId": "XN-LIVE-2", "sampleCode": "S-LIVE-2", "phone": "0912000105"}
+    columns = {to_snake_case(name): value for name, value in line.items()}
+    with export.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(columns))
+        writer.writeheader()
+        writer.writerow(columns)
+    async with live_socket(servers[0].websocket_url) as socket:
+        await _subscribed(socket, issuer.issue(citizen))
+        warm_up = await _listening(socket, given, engines, "0912000105")
+
+        code, output, errors = await healthgraph("import", "testing", str(export), "--quiet")
+        assert (code, errors) == (0, ""), output
+        assert output.startswith("1 inserted"), output
+
+        heard = await _next_result(socket, besides=warm_up)
+    assert (heard["sampleCode"], heard["result"]) == ("S-LIVE-2", "POSITIVE")
 
 
 async def test_a_citizen_never_receives_another_citizens_result(
