@@ -37,8 +37,8 @@ COPY --from=graphiql /graphiql/node_modules ./graphiql/node_modules
 # The same install as the README's, without the test tools: the locked versions, then the
 # project itself.
 RUN python -m pip install --require-hashes -r requirements.txt \
-    && python -m pip install --no-deps . \
-    && mkdir -p /app/data && chown healthgraph:healthgraph /app/data
+    && python -m pip install --no-deps .
+RUN mkdir -p /app/data && chown healthgraph:healthgraph /app/data
 
 USER healthgraph
 EXPOSE 8000
