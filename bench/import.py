@@ -14,10 +14,12 @@ as sites type them, some mistyped, some nobody's). Then, in turn:
    upsert, matching and links), in its own process, reporting its peak RSS;
 3. plain COPY again; the ratio uses the median of the two COPYs.
 
-With `--workbook-rows N` (default 1,000,000; 0 skips it) it also writes an
-Excel workbook of N lines and reads it through python-calamine and through
-openpyxl's read-only mode, each in its own process, printing time and peak
-memory (openpyxl on at most `--openpyxl-rows`, it is slow).
+With `--workbook-rows N` (default 1,000,000; 0 skips it) it also writes the
+first N lines as an Excel workbook (openpyxl, write-only), reads it through
+python-calamine alone, then empties the store and imports the workbook with
+`healthgraph import`, each in its own process with its time and peak RSS; and
+it compares python-calamine with openpyxl's read-only mode on a workbook of
+`--openpyxl-rows` lines (openpyxl is slow; 0 skips the comparison).
 """
 
 import argparse
@@ -33,22 +35,9 @@ from pathlib import Path
 
 from bench.database import Database, _healthgraph, _recreate
 from bench.tools import RESULTS_DIR, VENV_BIN
+from models.record_import import IMMUNIZATION
 
-HEADER = [
-    "source_record_id",
-    "updated_at",
-    "full_name",
-    "date_of_birth",
-    "national_id",
-    "insurance_number",
-    "phone",
-    "vaccine_code",
-    "dose_number",
-    "administered_at",
-    "lot_number",
-    "site_name",
-    "province_code",
-]
+HEADER = IMMUNIZATION.header
 VACCINES = ("AZD1222", "BNT162b2", "mRNA-1273", "BBIBP-CorV")
 
 
@@ -80,23 +69,21 @@ def write_export(
             if shape > 0.97:
                 national_id = f"{rng.randrange(10**11, 10**12):012d}"  # nobody's
             given = start + timedelta(minutes=rng.randrange(0, 600 * 24 * 60))
-            writer.writerow(
-                [
-                    f"TC-{n:08d}",
-                    (given + timedelta(hours=2)).isoformat(timespec="seconds") + "+07:00",
-                    name,
-                    birth,
-                    national_id,
-                    "",
-                    typed_phone,
-                    rng.choice(VACCINES),
-                    1 + n % 3,
-                    given.strftime("%d/%m/%Y %H:%M"),
-                    f"NX{rng.randrange(10000):04d}",
-                    "Trạm Y tế phường Trần Phú",
-                    "24",
-                ]
-            )
+            line = {
+                "source_record_id": f"TC-{n:08d}",
+                "updated_at": (given + timedelta(hours=2)).isoformat(timespec="seconds") + "+07:00",
+                "full_name": name,
+                "date_of_birth": birth,
+                "national_id": national_id,
+                "phone": typed_phone,
+                "vaccine_code": rng.choice(VACCINES),
+                "dose_number": 1 + n % 3,
+                "administered_at": given.strftime("%d/%m/%Y %H:%M"),
+                "lot_number": f"NX{rng.randrange(10000):04d}",
+                "site_name": "Trạm Y tế phường Trần Phú",
+                "province_code": "24",
+            }
+            writer.writerow([line.get(column, "") for column in HEADER])
 
 
 def plain_copy(database: Database, path: Path) -> float:
@@ -133,6 +120,14 @@ def _timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float
     return elapsed, usage.ru_maxrss / 1024, output
 
 
+def empty_store(database: Database) -> None:
+    """The records and links an import made, gone, so that the next one starts the same."""
+    with database.connect() as connection:
+        connection.execute("TRUNCATE immunization.vaccination_records")
+        connection.execute("DELETE FROM core.record_links WHERE store = 'immunization'")
+        connection.execute("VACUUM (ANALYZE) immunization.vaccination_records, core.record_links")
+
+
 def import_run(database: Database, path: Path, data_dir: Path) -> tuple[float, float, str]:
     command = [str(VENV_BIN / "healthgraph"), "import", "immunization", str(path), "--quiet"]
     return _timed(command, database.service_env(data_dir))
@@ -158,20 +153,17 @@ _READERS = {
 
 
 def write_workbook(source: Path, target: Path, rows: int) -> None:
-    try:
-        import xlsxwriter
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "xlsxwriter"], check=True)
-        import xlsxwriter
+    """The first `rows` lines of the CSV export as a workbook (openpyxl, written as it goes)."""
+    from openpyxl import Workbook
 
-    workbook = xlsxwriter.Workbook(str(target), {"constant_memory": True})
-    sheet = workbook.add_worksheet()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
     with source.open(encoding="utf-8", newline="") as file:
         for number, line in enumerate(csv.reader(file)):
             if number > rows:
                 break
-            sheet.write_row(number, 0, line)
-    workbook.close()
+            sheet.append(line)
+    workbook.save(target)
 
 
 def read_workbook(kind: str, path: Path) -> tuple[float, float, int]:
@@ -185,7 +177,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--citizens", type=int, default=10_000)
     parser.add_argument("--workbook-rows", type=int, default=1_000_000)
-    parser.add_argument("--openpyxl-rows", type=int, default=200_000)
+    parser.add_argument("--openpyxl-rows", type=int, default=100_000)
     args = parser.parse_args()
     database = Database("127.0.0.1", 5432, "postgres", "healthgraph_bench_import")
     work = RESULTS_DIR / "import"
@@ -219,25 +211,32 @@ def main() -> int:
 
     if args.workbook_rows:
         workbook = work / f"export-{args.workbook_rows}.xlsx"
-        if not workbook.exists():
-            write_workbook(export, workbook, args.workbook_rows)
-        print(f"\nworkbook: {args.workbook_rows} rows, {workbook.stat().st_size / 2**20:.0f} MiB")
-        for kind in _READERS:
-            rows = (
-                args.workbook_rows
-                if kind == "calamine"
-                else min(args.workbook_rows, args.openpyxl_rows)
-            )
-            target = workbook
-            if rows != args.workbook_rows:
-                target = work / f"export-{rows}.xlsx"
-                if not target.exists():
-                    write_workbook(export, target, rows)
-            elapsed, peak, read = read_workbook(kind, target)
-            print(
-                f"{kind}: {read - 1} rows in {elapsed:.1f} s ({(read - 1) / elapsed:,.0f} rows/s), "
-                f"peak RSS {peak:.0f} MiB"
-            )
+        write_workbook(export, workbook, args.workbook_rows)
+        rows = min(args.workbook_rows, args.rows)
+        print(f"\nworkbook: {rows} rows, {workbook.stat().st_size / 2**20:.0f} MiB", flush=True)
+        elapsed, peak, read = read_workbook("calamine", workbook)
+        print(
+            f"python-calamine, reading only: {read - 1} rows in {elapsed:.1f} s, "
+            f"peak RSS {peak:.0f} MiB",
+            flush=True,
+        )
+        empty_store(database)
+        imported, peak, summary = import_run(database, workbook, work)
+        print(
+            f"healthgraph import of the workbook: {imported:.1f} s "
+            f"({rows / imported:,.0f} rows/s), peak RSS {peak:.0f} MiB\n  {summary.strip()}",
+            flush=True,
+        )
+        if args.openpyxl_rows:
+            target = work / f"export-{min(rows, args.openpyxl_rows)}.xlsx"
+            if target != workbook:
+                write_workbook(export, target, min(rows, args.openpyxl_rows))
+            for kind in _READERS:
+                elapsed, peak, read = read_workbook(kind, target)
+                print(
+                    f"{kind}: {read - 1} rows in {elapsed:.1f} s "
+                    f"({(read - 1) / elapsed:,.0f} rows/s), peak RSS {peak:.0f} MiB"
+                )
     return 0
 
 

@@ -31,7 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from demo import names
 from models import records
-from models.base import RecordStatus
 from models.checkin import CheckInMethod, ensure_partitions, months_between
 from models.citizen import Citizen
 from models.identifiers import IdentifierKind, fold_name
@@ -40,7 +39,6 @@ from models.matching import (
     CandidateCitizen,
     CitizenDirectory,
     RecordIdentity,
-    RecordToLink,
 )
 from models.record_validation import (
     Catalog,
@@ -682,15 +680,6 @@ class Typed:
     phone: str | None
     date_of_birth: date | None
 
-    def identity(self) -> RecordIdentity:
-        return RecordIdentity.from_typed(
-            self.national_id,
-            self.insurance_number,
-            self.phone,
-            self.date_of_birth,
-            self.full_name,
-        )
-
 
 def _name_as_typed(rng: random.Random, name: str) -> str:
     roll = rng.random()
@@ -884,41 +873,28 @@ def _record_province(rng: random.Random, person: Person) -> str:
 # Batches of records to load and link
 
 
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """A record as a partner would send it, with the ID the generator gives it (stable
+    across runs of the same seed)."""
+
+    id: uuid.UUID
+    input: VaccinationInput | SampleInput
+
+
 @dataclass
 class Batch:
-    rows: list[Row] = field(default_factory=list)
-    links: list[RecordToLink] = field(default_factory=list)
+    records: list[Generated] = field(default_factory=list)
 
-    def add(self, row: Row, province_code: str, typed: Typed, occurred_at: datetime) -> None:
-        self.rows.append(row)
-        self.links.append(RecordToLink(row[0], province_code, typed.identity(), occurred_at))
+    def add(self, record: Generated) -> None:
+        self.records.append(record)
 
     def extend(self, other: "Batch") -> None:
-        self.rows.extend(other.rows)
-        self.links.extend(other.links)
+        self.records.extend(other.records)
 
 
 # Vaccinations
 
-VACCINATION_COLUMNS = (
-    "id",
-    "source_system",
-    "source_record_id",
-    "national_id",
-    "insurance_number",
-    "phone",
-    "full_name",
-    "date_of_birth",
-    "vaccine_code",
-    "dose_number",
-    "administered_at",
-    "lot_number",
-    "site_name",
-    "province_code",
-    "status",
-    "recorded_at",
-    "source_updated_at",
-)
 AZ, PFIZER, MODERNA, SINOPHARM, SPUTNIK, JANSSEN, ABDALA = (
     "AZD1222",
     "BNT162b2",
@@ -1032,38 +1008,40 @@ class _Sequence:
         return f"{prefix}-{province_code}-{self.label}-{next(self.counter):06d}"
 
 
-def _vaccination_row(
+def _vaccination(
     rng: random.Random,
     ids: _Sequence,
     typed: Typed,
     dose: tuple[str, int, datetime],
     site: str,
     province_code: str,
-    status: RecordStatus = RecordStatus.VALID,
-) -> Row:
+    *,
+    entered_in_error: bool = False,
+) -> Generated:
     vaccine, number, administered_at = dose
     record_id = _uuid(rng)
     source_record_id = ids.next_id("TC", province_code)
     lot_number = _lot_number(rng, vaccine, number)
-    recorded_at = administered_at + timedelta(minutes=rng.randint(5, 3 * 24 * 60))
-    return (
+    # When the site's platform last changed the record.
+    updated_at = administered_at + timedelta(minutes=rng.randint(5, 3 * 24 * 60))
+    return Generated(
         record_id,
-        VACCINATION_SOURCE,
-        source_record_id,
-        typed.national_id,
-        typed.insurance_number,
-        typed.phone,
-        typed.full_name,
-        typed.date_of_birth,
-        vaccine,
-        number,
-        administered_at,
-        lot_number,
-        site,
-        province_code,
-        status.value,
-        recorded_at,
-        recorded_at,
+        VaccinationInput(
+            source_record_id=source_record_id,
+            updated_at=updated_at,
+            full_name=typed.full_name,
+            vaccine_code=vaccine,
+            dose_number=number,
+            administered_at=administered_at,
+            site_name=site,
+            province_code=province_code,
+            date_of_birth=typed.date_of_birth,
+            national_id=typed.national_id,
+            insurance_number=typed.insurance_number,
+            phone=typed.phone,
+            lot_number=lot_number,
+            entered_in_error=entered_in_error,
+        ),
     )
 
 
@@ -1084,13 +1062,9 @@ def _person_vaccinations(rng: random.Random, person: Person, world: World, ids: 
         typed = _typed_own(rng, person, world, VACCINATION_MISTYPE_SHARE)
         dose = (vaccine, number, _vaccination_time(rng, day))
         site = _vaccination_site(rng, province)
-        row = _vaccination_row(rng, ids, typed, dose, site, province)
-        batch.add(row, province, typed, dose[2])
+        batch.add(_vaccination(rng, ids, typed, dose, site, province))
         if rng.random() < ENTERED_IN_ERROR_SHARE:
-            row = _vaccination_row(
-                rng, ids, typed, dose, site, province, RecordStatus.ENTERED_IN_ERROR
-            )
-            batch.add(row, province, typed, dose[2])
+            batch.add(_vaccination(rng, ids, typed, dose, site, province, entered_in_error=True))
     return batch
 
 
@@ -1100,7 +1074,7 @@ def _other_vaccination(rng: random.Random, typed: Typed, ids: _Sequence, provinc
     day = FIRST_DOSES_FROM + timedelta(days=int(rng.triangular(0, 400, 150)))
     dose = (vaccine, rng.randint(1, 2), _vaccination_time(rng, day))
     site = _vaccination_site(rng, province)
-    batch.add(_vaccination_row(rng, ids, typed, dose, site, province), province, typed, dose[2])
+    batch.add(_vaccination(rng, ids, typed, dose, site, province))
     return batch
 
 
@@ -1155,35 +1129,12 @@ def _demo_vaccinations(rng: random.Random, world: World) -> DemoVaccinations:
         ),
     )
     for typed, dose, site in doses:
-        batch.add(_vaccination_row(rng, ids, typed, dose, site, "24"), "24", typed, dose[2])
-    return DemoVaccinations(batch, reconciled_record_id=batch.rows[-1][0])
+        batch.add(_vaccination(rng, ids, typed, dose, site, "24"))
+    return DemoVaccinations(batch, reconciled_record_id=batch.records[-1].id)
 
 
 # Samples
 
-SAMPLE_COLUMNS = (
-    "id",
-    "source_system",
-    "source_record_id",
-    "sample_code",
-    "test_type",
-    "pooled",
-    "pool_code",
-    "collected_at",
-    "collection_site",
-    "lab_code",
-    "result",
-    "resulted_at",
-    "national_id",
-    "insurance_number",
-    "phone",
-    "full_name",
-    "date_of_birth",
-    "province_code",
-    "recorded_at",
-    "source_updated_at",
-    "status",
-)
 POOL_ROUNDS = 3
 POOL_SHARE = 0.45
 POOL_SIZES = (5, 10)
@@ -1271,33 +1222,32 @@ class SampleEvent:
     pool_code: str | None = None
 
 
-def _sample_row(
+def _sample(
     rng: random.Random, ids: _Sequence, event: SampleEvent, typed: Typed, sample_code: str
-) -> Row:
+) -> Generated:
     record_id = _uuid(rng)
-    recorded_at = event.collected_at + timedelta(minutes=rng.randint(1, 90))
-    return (
+    # When the testing platform last changed the record.
+    updated_at = event.collected_at + timedelta(minutes=rng.randint(1, 90))
+    return Generated(
         record_id,
-        TESTING_SOURCE,
-        ids.next_id("XN", event.province_code),
-        sample_code,
-        event.test_type.value,
-        event.pool_code is not None,
-        event.pool_code,
-        event.collected_at,
-        event.site,
-        event.lab_code,
-        event.result.value,
-        event.resulted_at,
-        typed.national_id,
-        typed.insurance_number,
-        typed.phone,
-        typed.full_name,
-        typed.date_of_birth,
-        event.province_code,
-        recorded_at,
-        recorded_at,
-        RecordStatus.VALID.value,
+        SampleInput(
+            source_record_id=ids.next_id("XN", event.province_code),
+            updated_at=updated_at,
+            full_name=typed.full_name,
+            sample_code=sample_code,
+            test_type=event.test_type.value,
+            collected_at=event.collected_at,
+            collection_site=event.site,
+            province_code=event.province_code,
+            result=event.result.value,
+            resulted_at=event.resulted_at,
+            lab_code=event.lab_code,
+            pool_code=event.pool_code,
+            date_of_birth=typed.date_of_birth,
+            national_id=typed.national_id,
+            insurance_number=typed.insurance_number,
+            phone=typed.phone,
+        ),
     )
 
 
@@ -1318,9 +1268,8 @@ def _single_event(
 def _add_single(
     rng: random.Random, batch: Batch, ids: _Sequence, event: SampleEvent, typed: Typed
 ) -> None:
-    code = f"S{event.province_code}{event.collected_at:%y%m%d}-{ids.label}-{len(batch.rows):06d}"
-    row = _sample_row(rng, ids, event, typed, code)
-    batch.add(row, event.province_code, typed, event.collected_at)
+    code = f"S{event.province_code}{event.collected_at:%y%m%d}-{ids.label}-{len(batch.records):06d}"
+    batch.add(_sample(rng, ids, event, typed, code))
 
 
 def _pool_event(
@@ -1344,8 +1293,7 @@ def _add_pool(
     rng: random.Random, batch: Batch, ids: _Sequence, event: SampleEvent, typed: Sequence[Typed]
 ) -> None:
     for member, member_typed in enumerate(typed, 1):
-        row = _sample_row(rng, ids, event, member_typed, f"{event.pool_code}-{member:02d}")
-        batch.add(row, event.province_code, member_typed, event.collected_at)
+        batch.add(_sample(rng, ids, event, member_typed, f"{event.pool_code}-{member:02d}"))
 
 
 def _split_into_pools(
@@ -1677,56 +1625,16 @@ async def _write_labs(testing: AsyncEngine) -> None:
         await connection.execute(statement)
 
 
-def _vaccination_input(v: dict[str, Any]) -> VaccinationInput:
-    return VaccinationInput(
-        source_record_id=v["source_record_id"],
-        updated_at=v["source_updated_at"],
-        full_name=v["full_name"],
-        vaccine_code=v["vaccine_code"],
-        dose_number=v["dose_number"],
-        administered_at=v["administered_at"],
-        site_name=v["site_name"],
-        province_code=v["province_code"],
-        date_of_birth=v["date_of_birth"],
-        national_id=v["national_id"],
-        insurance_number=v["insurance_number"],
-        phone=v["phone"],
-        lot_number=v["lot_number"],
-        entered_in_error=v["status"] == RecordStatus.ENTERED_IN_ERROR.value,
-    )
-
-
-def _sample_input(v: dict[str, Any]) -> SampleInput:
-    return SampleInput(
-        source_record_id=v["source_record_id"],
-        updated_at=v["source_updated_at"],
-        full_name=v["full_name"],
-        sample_code=v["sample_code"],
-        test_type=v["test_type"],
-        collected_at=v["collected_at"],
-        collection_site=v["collection_site"],
-        province_code=v["province_code"],
-        result=v["result"],
-        resulted_at=v["resulted_at"],
-        lab_code=v["lab_code"],
-        pool_code=v["pool_code"],
-        date_of_birth=v["date_of_birth"],
-        national_id=v["national_id"],
-        insurance_number=v["insurance_number"],
-        phone=v["phone"],
-    )
-
-
 def _checked(kind: "RecordKind", batch: Batch, catalog: Catalog) -> list[ValidRecord]:
     """The batch as the record writer takes it: through the same validation as every
     other record (a refusal here is a bug in this generator), keeping the generated IDs."""
     valid: list[ValidRecord] = []
-    for row in batch.rows:
-        values = dict(zip(kind.columns, row, strict=True))
-        checked = kind.validate(kind.build(values), catalog)
+    for record in batch.records:
+        checked = kind.validate(record.input, catalog)
         if isinstance(checked, list):
             raise RuntimeError(f"generated an invalid {kind.label[:-1]}: {checked[0]}")
-        valid.append(ValidRecord({**checked.values, "id": values["id"]}, checked.identity))
+        checked.values["id"] = record.id
+        valid.append(checked)
     return valid
 
 
@@ -1780,32 +1688,26 @@ class RecordKind:
 
     writes: records.RecordKind
     source: str
-    columns: Sequence[str]
     label: str
     random_stream: str
     chunk: Callable[[random.Random, str, Sequence[Person], World], Batch]
-    build: Callable[[dict[str, Any]], VaccinationInput | SampleInput]
     validate: Callable[..., ValidRecord | list[Problem]]
 
 
 VACCINATIONS = RecordKind(
     records.VACCINATIONS,
     VACCINATION_SOURCE,
-    VACCINATION_COLUMNS,
     "vaccination records",
     "vaccinations",
     _vaccination_chunk,
-    _vaccination_input,
     validate_vaccination,
 )
 SAMPLES = RecordKind(
     records.SAMPLES,
     TESTING_SOURCE,
-    SAMPLE_COLUMNS,
     "samples",
     "samples",
     _testing_chunk,
-    _sample_input,
     validate_sample,
 )
 
@@ -1843,7 +1745,15 @@ async def _write_records(
     engines: Engines, world: World, report: Progress
 ) -> tuple[Written, Written]:
     demo = _demo_vaccinations(_rng(world.seed, "demo-vaccinations"), world)
-    if world.directory.match(demo.batch.links[-1].identity).linked:
+    mistyped = demo.batch.records[-1].input
+    identity = RecordIdentity.from_typed(
+        mistyped.national_id,
+        mistyped.insurance_number,
+        mistyped.phone,
+        mistyped.date_of_birth,
+        mistyped.full_name,
+    )
+    if world.directory.match(identity).linked:
         raise RuntimeError("the demo record meant for an operator matched automatically")
     async with engines[Store.IMMUNIZATION].connect() as immunization:
         vaccines = await load_catalog(immunization=immunization)

@@ -177,6 +177,11 @@ class ImportKind:
     default_source: str
 
     @property
+    def header(self) -> list[str]:
+        """Every column an export of this kind may have, in the README's order."""
+        return [c.name for c in self.columns]
+
+    @property
     def required(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 

@@ -20,21 +20,7 @@ from models.record_import import IMMUNIZATION, TESTING, import_file, reject_path
 from models.records import Outcome
 from models.stores import Store
 
-HEADER = [
-    "source_record_id",
-    "updated_at",
-    "full_name",
-    "date_of_birth",
-    "national_id",
-    "insurance_number",
-    "phone",
-    "vaccine_code",
-    "dose_number",
-    "administered_at",
-    "lot_number",
-    "site_name",
-    "province_code",
-]
+HEADER = IMMUNIZATION.header
 
 
 def dose_line(number: int, **changes: Any) -> dict[str, Any]:
@@ -238,26 +224,37 @@ async def test_a_workbook_is_imported_like_a_csv(tmp_path, engines, given):
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(HEADER)
-    sheet.append(
-        [
-            "TC-1",
-            datetime(2021, 8, 1, 10),
-            "Nguyễn Văn An",
-            date(1990, 5, 14),
-            "024090004512",
-            None,
-            None,
-            "AZD1222",
-            1,
-            datetime(2021, 8, 1, 9, 30),
-            "NX1",
-            "Trạm Y tế xã Tân Mỹ",
-            "24",
-        ]
-    )
-    sheet.append(["TC-2", datetime(2021, 8, 1, 10), "Lê Văn C", None, None, None, None, "AZD1222"])
-    sheet.append([])
-    sheet.append(["TC-3", "not a date", "Lê Văn D", None, None, None, None, "AZD1222", 1.5])
+    rows: list[dict[str, Any]] = [
+        {
+            "source_record_id": "TC-1",
+            "updated_at": datetime(2021, 8, 1, 10),
+            "full_name": "Nguyễn Văn An",
+            "date_of_birth": date(1990, 5, 14),
+            "national_id": "024090004512",
+            "vaccine_code": "AZD1222",
+            "dose_number": 1,
+            "administered_at": datetime(2021, 8, 1, 9, 30),
+            "lot_number": "NX1",
+            "site_name": "Trạm Y tế xã Tân Mỹ",
+            "province_code": "24",
+        },
+        {
+            "source_record_id": "TC-2",
+            "updated_at": datetime(2021, 8, 1, 10),
+            "full_name": "Lê Văn C",
+            "vaccine_code": "AZD1222",
+        },
+        {},
+        {
+            "source_record_id": "TC-3",
+            "updated_at": "not a date",
+            "full_name": "Lê Văn D",
+            "vaccine_code": "AZD1222",
+            "dose_number": 1.5,
+        },
+    ]
+    for row in rows:
+        sheet.append([row.get(column) for column in HEADER])
     path = tmp_path / "site.xlsx"
     workbook.save(path)
 
