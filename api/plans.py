@@ -17,7 +17,6 @@ import asyncio
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
 from enum import Enum
 from typing import Any
 
@@ -43,10 +42,22 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from api.pagination import decode_cursor, encode_cursor, page_size
 from auth.principal import CitizenPrincipal
 from models.checkin import CheckInMethod
-from models.dashboard import CoreAnswer, Page, Record, Wanted, read_core, read_doses, read_samples
+from models.dashboard import (
+    CoreAnswer,
+    Page,
+    Record,
+    Row,
+    Wanted,
+    read_core,
+    read_doses,
+    read_samples,
+    shape_of,
+)
+from models.health_status import Dose, PassRules, fully_vaccinated_from
 from models.identifiers import mask_phone
-from models.stores import Engines, Store, fetching
-from models.testing import TestOutcome, TestType, pool_results
+from models.retention import deletes_at
+from models.stores import Engines, Store
+from models.testing import TestOutcome, TestType
 from models.vaccination import SeriesRole, SeriesSummary, same_dose, summarise_series
 from models.venue import VenueKind
 
@@ -119,7 +130,7 @@ def _answer(name: str, kind: type) -> Build:
 
 @dataclass(frozen=True)
 class PageView:
-    rows: Sequence[Record]
+    rows: Sequence[Row]
     cursors: list[str]
     has_next: bool
     has_previous: bool
@@ -128,10 +139,10 @@ class PageView:
 @dataclass(frozen=True)
 class CitizenView:
     citizen: Record
-    doses: list[tuple[Record, SeriesRole]]
+    doses: list[tuple[Row, SeriesRole]]
     summary: SeriesSummary
-    # The pass rules' calendar, in which a citizen's dates are days.
-    time_zone: tzinfo
+    # The pass rules (their calendar is the one in which a citizen's dates are days).
+    rules: PassRules
     tests: PageView | None
     check_ins: PageView | None
 
@@ -225,7 +236,20 @@ def _vaccination_status(node: FieldNode) -> Build:
         {
             "dosesReceived": lambda v: v.summary.doses,
             "primarySeriesComplete": lambda v: v.summary.primary_complete,
-            "primarySeriesCompletedOn": lambda v: _iso(v.summary.completed_on(v.time_zone)),
+            "primarySeriesCompletedOn": lambda v: _iso(v.summary.completed_on(v.rules.time_zone)),
+            "fullyVaccinatedFrom": lambda v: _iso(
+                fully_vaccinated_from(
+                    [
+                        Dose(
+                            row["administered_at"],
+                            row["vaccine_primary_series_doses"],
+                            row["vaccine_name"],
+                        )
+                        for row, _role in v.doses
+                    ],
+                    v.rules,
+                )
+            ),
             "boosterDoses": lambda v: v.summary.boosters,
         },
     )
@@ -310,12 +334,14 @@ _TEST_RESULT = {
     "labName": _column("lab_name"),
     "result": _enum(TestOutcome, "result"),
     "resultedAt": _time("resulted_at"),
+    "retestRequired": lambda row: bool(row["pooled"]) and row["result"] == TestOutcome.POSITIVE,
 }
 
 _CHECK_IN = {
     "id": _global_id("CheckIn", "check_in_id"),
     "checkedInAt": _time("checked_in_at"),
     "method": _enum(CheckInMethod, "method"),
+    "deletesAt": _time("deletes_at"),
 }
 
 _VENUE = {
@@ -324,13 +350,17 @@ _VENUE = {
     "kind": _enum(VenueKind, "venue_kind"),
     "provinceCode": _column("venue_province_code"),
     "address": _column("venue_address"),
+    "district": _column("venue_district"),
+    "closedAt": _time("venue_closed_at"),
 }
 
 _DECLARATION = {
     "fever": _answer("fever", bool),
     "cough": _answer("cough", bool),
     "shortnessOfBreath": _answer("shortnessOfBreath", bool),
+    "lossOfTasteOrSmell": _answer("lossOfTasteOrSmell", bool),
     "contactWithCase": _answer("contactWithCase", bool),
+    "travelledLast14Days": _answer("travelledLast14Days", bool),
     "travelledFrom": _answer("travelledFrom", str),
 }
 
@@ -344,12 +374,12 @@ def _declaration(node: FieldNode) -> Build:
     _no_arguments(node)
     build = _object(node.selection_set, "HealthDeclaration", _DECLARATION)
 
-    def get(row: Record) -> dict[str, Any] | None:
+    def get(row: Row) -> dict[str, Any] | None:
         answers = row["declaration"]
-        if answers is None:
-            return None
         if isinstance(answers, (str, bytes)):
             answers = orjson.loads(answers)
+        if answers is None:  # SQL or JSON null
+            return None
         if not isinstance(answers, dict):
             raise Decline("declaration")
         return build(answers)
@@ -362,6 +392,8 @@ class Plan:
     operation_name: str | None
     wanted: Wanted
     build: Build
+    # The check-ins' nodes ask when retention deletes them.
+    deletes_at: bool = False
 
     async def answer(self, context: Any) -> dict[str, Any] | None:
         """The answer for this request, or None when the generic executor must give it."""
@@ -369,37 +401,46 @@ class Plan:
         if type(principal) is not CitizenPrincipal:
             return None
         try:
+            services = context.services
             view = await _read(
-                context.services.engines,
+                services.engines,
                 principal.citizen_id,
                 self.wanted,
-                context.services.passes.rules.time_zone,
+                services.passes.rules,
+                services.settings.check_in_retention_days if self.deletes_at else None,
             )
             return None if view is None else dict(self.build(view))
         except Exception:  # the generic executor answers, and reports the error
             return None
 
 
-async def _driver(connection: Any) -> Any:
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
+async def _fetched(engines: Engines, store: Store, read: Callable[[Any], Any]) -> Any:
+    """read(connection) on the store's plain pool, timed as a store read."""
+    with engines.observer.read(store):
+        pool = await engines.pool(store)
+        async with pool.acquire() as connection:
+            return await read(connection)
 
 
-async def _doses(engines: Engines, ids: list[uuid.UUID]) -> list[Record]:
-    if not ids:
+async def _doses(engines: Engines, found: CoreAnswer) -> list[Row]:
+    if found.doses is not None:
+        return found.doses
+    if not found.dose_ids:
         return []
-    async with fetching(engines, Store.IMMUNIZATION) as immunization:
-        return await read_doses(await _driver(immunization), ids)
+    return list(
+        await _fetched(engines, Store.IMMUNIZATION, lambda c: read_doses(c, found.dose_ids))
+    )
 
 
-async def _samples(engines: Engines, ids: list[uuid.UUID]) -> list[Record]:
-    if not ids:
+async def _samples(engines: Engines, found: CoreAnswer) -> list[Row]:
+    if found.samples is not None:
+        return found.samples
+    if not found.test_ids:
         return []
-    async with fetching(engines, Store.TESTING) as testing:
-        return await read_samples(await _driver(testing), ids)
+    return list(await _fetched(engines, Store.TESTING, lambda c: read_samples(c, found.test_ids)))
 
 
-def _page_view(rows: Sequence[Record], page: Page, kind: str, time: str, id_: str) -> PageView:
+def _page_view(rows: Sequence[Row], page: Page, kind: str, time: str, id_: str) -> PageView:
     shown = rows[: page.limit - 1]
     return PageView(
         rows=shown,
@@ -409,54 +450,59 @@ def _page_view(rows: Sequence[Record], page: Page, kind: str, time: str, id_: st
     )
 
 
-def _by_name(row: Record, name: str) -> Any:
+def _by_name(row: Row, name: str) -> Any:
     return row[name]
 
 
-async def _with_pool_results(engines: Engines, samples: list[Record]) -> list[Any]:
-    """A pooled sample still pending takes its tube's result (as api.testing shows it)."""
-    codes = sorted(
-        {row["pool_code"] for row in samples if row["pooled"] and row["result"] == "PENDING"}
-    )
-    if not codes:
-        return samples
-    async with fetching(engines, Store.TESTING) as testing:
-        pools = await pool_results(testing, codes)
-    shown: list[Any] = []
-    for row in samples:
-        pool = pools.get(row["pool_code"]) if row["pooled"] else None
-        if pool is not None and row["result"] == "PENDING":
-            row = {**dict(row), "result": pool.result.value, "resulted_at": pool.resulted_at}
-        shown.append(row)
-    return shown
+def _with_deletes_at(rows: Sequence[Row], retention_days: int | None) -> Sequence[Row]:
+    if retention_days is None:
+        return rows
+    return [{**row, "deletes_at": deletes_at(row["checked_in_at"], retention_days)} for row in rows]
 
 
 async def _read(
-    engines: Engines, citizen_id: uuid.UUID, wanted: Wanted, time_zone: tzinfo
+    engines: Engines,
+    citizen_id: uuid.UUID,
+    wanted: Wanted,
+    rules: PassRules,
+    retention_days: int | None,
 ) -> CitizenView | None:
-    async with fetching(engines, Store.CORE) as core:
-        found: CoreAnswer | None = await read_core(await _driver(core), citizen_id, wanted)
-    if found is None:
-        return None
-    records, samples = await asyncio.gather(
-        _doses(engines, found.dose_ids), _samples(engines, found.test_ids)
+    shape = shape_of(
+        wanted,
+        doses_here=engines.shares_database(Store.CORE, Store.IMMUNIZATION),
+        samples_here=engines.shares_database(Store.CORE, Store.TESTING),
     )
+    async with asyncio.timeout(engines.read_timeout):
+        found: CoreAnswer | None = await _fetched(
+            engines, Store.CORE, lambda c: read_core(c, citizen_id, wanted, shape)
+        )
+        if found is None:
+            return None
+        if found.doses is None and found.dose_ids and found.samples is None and found.test_ids:
+            records, samples = await asyncio.gather(
+                _doses(engines, found), _samples(engines, found)
+            )
+        else:
+            records, samples = await _doses(engines, found), await _samples(engines, found)
     # One dose recorded by two systems is one dose (the rule of the generic resolvers).
     doses = [same[0] for same in same_dose(records, field=_by_name)]
     summary = summarise_series(
         [(row["administered_at"], row["vaccine_primary_series_doses"]) for row in doses]
     )
-    samples = await _with_pool_results(engines, samples)
     return CitizenView(
         citizen=found.citizen,
         doses=list(zip(doses, summary.roles, strict=True)),
         summary=summary,
-        time_zone=time_zone,
+        rules=rules,
         tests=_page_view(samples, wanted.tests, TEST_CURSOR, "collected_at", "id")
         if wanted.tests
         else None,
         check_ins=_page_view(
-            found.check_ins, wanted.check_ins, CHECK_IN_CURSOR, "checked_in_at", "check_in_id"
+            _with_deletes_at(found.check_ins, retention_days),
+            wanted.check_ins,
+            CHECK_IN_CURSOR,
+            "checked_in_at",
+            "check_in_id",
         )
         if wanted.check_ins
         else None,
@@ -520,6 +566,16 @@ def _citizen(node: FieldNode) -> tuple[Build, Wanted]:
     return build, wanted
 
 
+def _asks_for(selection_set: SelectionSetNode | None, name: str) -> bool:
+    """Some field of the selection set, at any depth, is called name."""
+    if selection_set is None:
+        return False
+    return any(
+        isinstance(s, FieldNode) and (s.name.value == name or _asks_for(s.selection_set, name))
+        for s in selection_set.selections
+    )
+
+
 def compile_plan(document: DocumentNode) -> Plan:
     """The plan of a document, or Unsupported."""
     if len(document.definitions) != 1:
@@ -554,6 +610,7 @@ def compile_plan(document: DocumentNode) -> Plan:
         operation_name=operation.name.value if operation.name else None,
         wanted=citizen[1],
         build=lambda view: {key: get(view) for key, get in fields},
+        deletes_at=_asks_for(operation.selection_set, "deletesAt"),
     )
 
 

@@ -33,8 +33,8 @@ async def count_request(context: Context) -> None:
     """Count this request; refuse it when the caller or its address is over its limit."""
     settings = context.services.settings
     limits: dict[str, int] = {}
-    caller = _caller_key(context)
-    if caller is not None and settings.rate_limit_per_token:
+    caller = _caller_key(context) if settings.rate_limit_per_token else None
+    if caller is not None:
         limits[caller] = settings.rate_limit_per_token
     if settings.rate_limit_per_address:
         limits[f"req:address:{client_address(context)}"] = settings.rate_limit_per_address

@@ -144,13 +144,15 @@ SELECT id FROM core.citizens ORDER BY md5(id::text) LIMIT %(citizens)s;
 INSERT INTO testing.samples (
     id, source_system, source_record_id, sample_code, test_type, pooled, pool_code,
     collected_at, collection_site, lab_code, result, resulted_at, national_id,
-    insurance_number, phone, full_name, date_of_birth, province_code, recorded_at)
+    insurance_number, phone, full_name, date_of_birth, province_code, recorded_at,
+    source_updated_at, status)
 SELECT gen_random_uuid(), 'bench-heavy-history', h.id || '/' || g,
        'H-' || left(h.id::text, 8) || '-' || lpad(g::text, 4, '0'), 'RT_PCR', false, NULL,
        timestamptz '2022-06-01 08:00+07' - g * interval '2 days 3 hours',
        'Trạm y tế khu công nghiệp', NULL, 'NEGATIVE',
        timestamptz '2022-06-01 20:00+07' - g * interval '2 days 3 hours',
-       NULL, NULL, NULL, c.full_name, c.date_of_birth, coalesce(c.province_code, '24'), now()
+       NULL, NULL, NULL, c.full_name, c.date_of_birth, coalesce(c.province_code, '24'), now(),
+       now(), 'VALID'
 FROM bench.heavy_citizens h
 JOIN core.citizens c ON c.id = h.id
 CROSS JOIN generate_series(1, %(samples)s) g;

@@ -1,24 +1,27 @@
 """A citizen's own dashboard read in as few round trips as the stores allow.
 
-Compiled plans (api/plans.py) read here, straight on the asyncpg connection
-under each store's pool, with statements asyncpg prepares once per connection.
-The core store answers the citizen, their vaccination links, the page of their
-test-result links and the page of their check-ins in one statement; then the
-immunization and testing stores are read at once. The rows are those the
-per-field loaders read, in the same order.
+Compiled plans (api/plans.py) read here, on a plain asyncpg pool per database
+(Engines.pool), with statements asyncpg prepares once per connection. The core
+store answers the citizen, their vaccination links, the page of their test-result
+links and the page of their check-ins in one statement. A record store in the same
+database as the core store is read in that statement too (its rows as arrays); one
+elsewhere is read in its own statement, both at once, after it. The rows are those
+the per-field loaders read, in the same order.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 import asyncpg
+from asyncpg import Record
 
 from models.link import LinkStatus, RecordStore
 
-Record = asyncpg.Record
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class Page:
     limit: int
     after_at: datetime | None = None
     after_id: uuid.UUID | None = None
+
+    @property
+    def shape(self) -> tuple[int, bool]:
+        return self.limit, self.after_at is not None
 
 
 @dataclass(frozen=True)
@@ -45,122 +52,228 @@ class CoreAnswer:
     citizen: Record
     dose_ids: list[uuid.UUID] = field(default_factory=list)
     test_ids: list[uuid.UUID] = field(default_factory=list)
-    check_ins: list[Record] = field(default_factory=list)
+    check_ins: list[Row] = field(default_factory=list)
+    # The record stores' rows, when read in the core statement (same database).
+    doses: list[Row] | None = None
+    samples: list[Row] | None = None
 
 
 _LINKED = LinkStatus.LINKED.value
+_IMMUNIZATION = RecordStore.IMMUNIZATION.value
+_TESTING = RecordStore.TESTING.value
 
-_DOSE_IDS = f"""
-    ARRAY(SELECT l.record_id FROM core.record_links l
-          WHERE l.citizen_id = c.id AND l.store = '{RecordStore.IMMUNIZATION.value}'
-            AND l.status = '{_LINKED}') AS dose_ids"""
+DOSE_COLUMNS = (
+    "id",
+    "dose_number",
+    "administered_at",
+    "lot_number",
+    "site_name",
+    "province_code",
+    "vaccine_code",
+    "vaccine_name",
+    "vaccine_brand_names",
+    "vaccine_manufacturer",
+    "vaccine_primary_series_doses",
+)
+_DOSE_VALUES = """r.id, r.dose_number, r.administered_at, r.lot_number, r.site_name,
+    r.province_code, v.code, v.name, v.brand_names, v.manufacturer, v.primary_series_doses"""
+_VACCINE = "JOIN immunization.vaccines v ON v.code = r.vaccine_code"
 
-_TEST_IDS = f"""
-    ARRAY(SELECT l.record_id FROM core.record_links l
-          WHERE l.citizen_id = c.id AND l.store = '{RecordStore.TESTING.value}'
-            AND l.status = '{_LINKED}'
-            AND ({{at}}::timestamptz IS NULL
-                 OR (l.occurred_at, l.record_id) < ({{at}}::timestamptz, {{id}}::uuid))
-          ORDER BY l.occurred_at DESC, l.record_id DESC
-          LIMIT {{limit}}::int) AS test_ids"""
-
-_CHECK_IN_COLUMNS = """k.id AS check_in_id, k.checked_in_at, k.method, k.declaration,
-    k.venue_code, k.venue_name, k.venue_kind, k.venue_province_code, k.venue_address"""
-
-_CHECK_INS = """
+SAMPLE_COLUMNS = (
+    "id",
+    "sample_code",
+    "test_type",
+    "pooled",
+    "pool_code",
+    "collected_at",
+    "collection_site",
+    "result",
+    "resulted_at",
+    "lab_name",
+)
+# A pooled sample still pending takes its tube's result: the newest one recorded on any
+# sample of the tube (models.testing.pool_results).
+_SAMPLE_VALUES = """s.id, s.sample_code, s.test_type, s.pooled, s.pool_code, s.collected_at,
+    s.collection_site, coalesce(p.result, s.result),
+    CASE WHEN p.result IS NULL THEN s.resulted_at ELSE p.resulted_at END, lb.name"""
+_SAMPLE_JOINS = """
+    LEFT OUTER JOIN testing.labs lb ON lb.code = s.lab_code
     LEFT JOIN LATERAL (
-        SELECT ci.id, ci.checked_in_at, ci.method, ci.declaration,
-               v.code AS venue_code, v.name AS venue_name, v.kind AS venue_kind,
-               v.province_code AS venue_province_code, v.address AS venue_address
+        SELECT t.result, t.resulted_at FROM testing.samples t
+        WHERE s.pooled AND s.result = 'PENDING' AND t.pool_code = s.pool_code
+          AND t.result <> 'PENDING'
+        ORDER BY t.resulted_at DESC NULLS LAST LIMIT 1) p ON true"""
+
+
+class _Numbers:
+    """Statement parameters after $1 (the citizen)."""
+
+    def __init__(self) -> None:
+        self.next = 2
+
+    def take(self) -> str:
+        taken, self.next = f"${self.next}", self.next + 1
+        return taken
+
+
+def _after(columns: str, numbers: _Numbers, after: bool) -> str:
+    if not after:
+        return ""
+    return f" AND ({columns}) < ({numbers.take()}::timestamptz, {numbers.take()}::uuid)"
+
+
+def _dose_ids() -> str:
+    return f"""ARRAY(SELECT l.record_id FROM core.record_links l
+        WHERE l.citizen_id = c.id AND l.store = '{_IMMUNIZATION}' AND l.status = '{_LINKED}'
+        ) AS dose_ids"""
+
+
+def _doses_here() -> str:
+    return f"""ARRAY(SELECT ROW({_DOSE_VALUES}) FROM core.record_links l
+        JOIN immunization.vaccination_records r ON r.id = l.record_id {_VACCINE}
+        WHERE l.citizen_id = c.id AND l.store = '{_IMMUNIZATION}' AND l.status = '{_LINKED}'
+          AND r.status = 'VALID'
+        ORDER BY r.administered_at, r.id) AS doses"""
+
+
+def _test_links(limit: int, after: bool, numbers: _Numbers) -> str:
+    return f"""SELECT l.record_id, l.occurred_at FROM core.record_links l
+        WHERE l.citizen_id = c.id AND l.store = '{_TESTING}' AND l.status = '{_LINKED}'
+          {_after("l.occurred_at, l.record_id", numbers, after)}
+        ORDER BY l.occurred_at DESC, l.record_id DESC LIMIT {limit:d}"""
+
+
+def _test_ids(limit: int, after: bool, numbers: _Numbers) -> str:
+    return f"ARRAY(SELECT k.record_id FROM ({_test_links(limit, after, numbers)}) k) AS test_ids"
+
+
+def _samples_here(limit: int, after: bool, numbers: _Numbers) -> str:
+    return f"""ARRAY(SELECT ROW({_SAMPLE_VALUES})
+        FROM ({_test_links(limit, after, numbers)}) k
+        JOIN testing.samples s ON s.id = k.record_id AND s.status = 'VALID'{_SAMPLE_JOINS}
+        ORDER BY k.occurred_at DESC, k.record_id DESC) AS samples"""
+
+
+CHECK_IN_COLUMNS = (
+    "check_in_id",
+    "checked_in_at",
+    "method",
+    "declaration",
+    "venue_code",
+    "venue_name",
+    "venue_kind",
+    "venue_province_code",
+    "venue_address",
+    "venue_district",
+    "venue_closed_at",
+)
+
+
+def _check_ins(limit: int, after: bool, numbers: _Numbers) -> str:
+    return f"""ARRAY(SELECT ROW(i.id, i.checked_in_at, i.method, i.declaration, v.code, v.name,
+            v.kind, v.province_code, v.address, v.district, v.closed_at)
         FROM (SELECT i.id, i.checked_in_at, i.method, i.declaration, i.venue_id
               FROM core.check_ins i
-              WHERE i.citizen_id = c.id
-                AND ({at}::timestamptz IS NULL
-                     OR (i.checked_in_at, i.id) < ({at}::timestamptz, {id}::uuid))
+              WHERE i.citizen_id = c.id {_after("i.checked_in_at, i.id", numbers, after)}
               ORDER BY i.checked_in_at DESC, i.id DESC
-              LIMIT {limit}::int) ci
-        JOIN core.venues v ON v.id = ci.venue_id
-    ) k ON true"""
+              LIMIT {limit:d}) i
+        JOIN core.venues v ON v.id = i.venue_id
+        ORDER BY i.checked_in_at DESC, i.id DESC) AS check_ins"""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What decides a core statement's text: the lists, their pages' sizes and whether
+    they start after a cursor, and which record stores it reads itself."""
+
+    doses: bool
+    tests: tuple[int, bool] | None
+    check_ins: tuple[int, bool] | None
+    doses_here: bool
+    samples_here: bool
+
+
+def shape_of(wanted: Wanted, doses_here: bool, samples_here: bool) -> Shape:
+    return Shape(
+        doses=wanted.doses,
+        tests=wanted.tests.shape if wanted.tests else None,
+        check_ins=wanted.check_ins.shape if wanted.check_ins else None,
+        doses_here=doses_here and wanted.doses,
+        samples_here=samples_here and wanted.tests is not None,
+    )
 
 
 @cache
-def _core_statement(doses: bool, tests: bool, check_ins: bool) -> str:
-    """One statement per shape: the citizen, and the lists asked for ($1 is the citizen).
-    The link lists are arrays made once for the citizen (OFFSET 0 keeps them from being
-    made again for each check-in row)."""
-    numbers = iter(range(2, 100))
-
-    def parameters() -> dict[str, str]:
-        return {name: f"${next(numbers)}" for name in ("at", "id", "limit")}
-
+def core_statement(shape: Shape) -> str:
+    """One statement per shape, answering one row ($1 is the citizen, then each cursor's
+    time and ID)."""
+    numbers = _Numbers()
     columns = ["c.id", "c.full_name", "c.date_of_birth", "c.phone", "c.province_code"]
-    if doses:
-        columns.append(_DOSE_IDS)
-    if tests:
-        columns.append(_TEST_IDS.format(**parameters()))
-    citizen = f"SELECT {', '.join(columns)} FROM core.citizens c WHERE c.id = $1"
-    if not check_ins:
-        return citizen
-    return (
-        f"SELECT c.*, {_CHECK_IN_COLUMNS} FROM ({citizen} OFFSET 0) c"
-        f"{_CHECK_INS.format(**parameters())} ORDER BY k.checked_in_at DESC, k.id DESC"
-    )
+    if shape.doses:
+        columns.append(_doses_here() if shape.doses_here else _dose_ids())
+    if shape.tests:
+        limit, after = shape.tests
+        read = _samples_here if shape.samples_here else _test_ids
+        columns.append(read(limit, after, numbers))
+    if shape.check_ins:
+        limit, after = shape.check_ins
+        columns.append(_check_ins(limit, after, numbers))
+    return f"SELECT {', '.join(columns)} FROM core.citizens c WHERE c.id = $1"
 
 
 def _page_arguments(page: Page | None) -> list[Any]:
-    return [] if page is None else [page.after_at, page.after_id, page.limit]
+    if page is None or page.after_at is None:
+        return []
+    return [page.after_at, page.after_id]
+
+
+def _rows(values: Sequence[tuple[Any, ...]], columns: tuple[str, ...]) -> list[Row]:
+    return [dict(zip(columns, value, strict=True)) for value in values]
 
 
 async def read_core(
-    core: asyncpg.Connection, citizen_id: uuid.UUID, wanted: Wanted
+    core: asyncpg.Connection, citizen_id: uuid.UUID, wanted: Wanted, shape: Shape
 ) -> CoreAnswer | None:
     """The citizen and the lists wanted, or None when there is no such citizen."""
-    statement = _core_statement(
-        wanted.doses, wanted.tests is not None, wanted.check_ins is not None
-    )
     arguments = [citizen_id, *_page_arguments(wanted.tests), *_page_arguments(wanted.check_ins)]
-    rows = await core.fetch(statement, *arguments)
-    if not rows:
+    first = await core.fetchrow(core_statement(shape), *arguments)
+    if first is None:
         return None
-    first = rows[0]
-    return CoreAnswer(
+    answer = CoreAnswer(
         citizen=first,
-        dose_ids=list(first["dose_ids"]) if wanted.doses else [],
-        test_ids=list(first["test_ids"]) if wanted.tests is not None else [],
-        check_ins=[row for row in rows if row["check_in_id"] is not None]
-        if wanted.check_ins is not None
-        else [],
+        check_ins=_rows(first["check_ins"], CHECK_IN_COLUMNS) if shape.check_ins else [],
     )
+    if shape.doses_here:
+        answer.doses = _rows(first["doses"], DOSE_COLUMNS)
+    elif shape.doses:
+        answer.dose_ids = list(first["dose_ids"])
+    if shape.samples_here:
+        answer.samples = _rows(first["samples"], SAMPLE_COLUMNS)
+    elif shape.tests:
+        answer.test_ids = list(first["test_ids"])
+    return answer
 
 
-_DOSES = """
-    SELECT r.id, r.dose_number, r.administered_at, r.lot_number, r.site_name, r.province_code,
-           v.code AS vaccine_code, v.name AS vaccine_name, v.brand_names AS vaccine_brand_names,
-           v.manufacturer AS vaccine_manufacturer,
-           v.primary_series_doses AS vaccine_primary_series_doses
-    FROM immunization.vaccination_records r
-    JOIN immunization.vaccines v ON v.code = r.vaccine_code
+_DOSES = f"""
+    SELECT {_DOSE_VALUES} FROM immunization.vaccination_records r {_VACCINE}
     WHERE r.id = ANY($1::uuid[]) AND r.status = 'VALID'
     ORDER BY r.administered_at, r.id
 """
 
-_SAMPLES = """
-    SELECT s.id, s.sample_code, s.test_type, s.pooled, s.pool_code, s.collected_at,
-           s.collection_site, s.result, s.resulted_at, l.name AS lab_name
-    FROM testing.samples s
-    LEFT OUTER JOIN testing.labs l ON l.code = s.lab_code
+_SAMPLES = f"""
+    SELECT {_SAMPLE_VALUES} FROM testing.samples s{_SAMPLE_JOINS}
     WHERE s.id = ANY($1::uuid[]) AND s.status = 'VALID'
 """
 
 
-async def read_doses(immunization: asyncpg.Connection, ids: list[uuid.UUID]) -> list[Record]:
+async def read_doses(immunization: asyncpg.Connection, ids: list[uuid.UUID]) -> list[Row]:
     """Valid doses with their vaccine, oldest first."""
-    return list(await immunization.fetch(_DOSES, ids)) if ids else []
+    return _rows(await immunization.fetch(_DOSES, ids), DOSE_COLUMNS) if ids else []
 
 
-async def read_samples(testing: asyncpg.Connection, ids: list[uuid.UUID]) -> list[Record]:
+async def read_samples(testing: asyncpg.Connection, ids: list[uuid.UUID]) -> list[Row]:
     """Samples with their lab's name, in the order of ids (a missing one is left out)."""
     if not ids:
         return []
-    found = {row["id"]: row for row in await testing.fetch(_SAMPLES, ids)}
+    found = {row["id"]: row for row in _rows(await testing.fetch(_SAMPLES, ids), SAMPLE_COLUMNS)}
     return [found[i] for i in ids if i in found]

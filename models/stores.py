@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import asyncpg
 import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -55,6 +56,11 @@ def async_url(url: str) -> str:
 
 def sync_url(url: str) -> str:
     return _with_driver(url, "psycopg")
+
+
+def plain_url(url: str) -> str:
+    """The URL as libpq and asyncpg itself take it."""
+    return "postgresql://" + _with_driver(url, "asyncpg").split("://", 1)[1]
 
 
 def redact(url: str) -> str:
@@ -165,6 +171,10 @@ class StoreObserver:
         yield
 
 
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    return None
+
+
 class Engines(Mapping[Store, AsyncEngine]):
     """The engines of the three stores, built once per process."""
 
@@ -179,6 +189,9 @@ class Engines(Mapping[Store, AsyncEngine]):
             store: engine.execution_options(isolation_level="AUTOCOMMIT")
             for store, engine in self._engines.items()
         }
+        self._settings = settings
+        self._pools: dict[str, asyncpg.Pool] = {}
+        self._opening: dict[str, asyncio.Task[asyncpg.Pool]] = {}
 
     def __getitem__(self, store: Store) -> AsyncEngine:
         return self._engines[store]
@@ -198,7 +211,62 @@ class Engines(Mapping[Store, AsyncEngine]):
         async with fetching(self, store) as connection:
             await connection.execute(text("SELECT 1"))
 
+    def shares_database(self, store: Store, other: Store) -> bool:
+        """Both stores' tables are in one database: one statement can read both."""
+        return self.urls[store] == self.urls[other]
+
+    async def pool(self, store: Store) -> asyncpg.Pool:
+        """A plain asyncpg pool on the store's database, without SQLAlchemy (compiled
+        plans read through it); stores with the same URL share one. Opened on first use,
+        in the running event loop, and closed by dispose."""
+        url = self.urls[store]
+        pool = self._pools.get(url)
+        if pool is not None:
+            return pool
+        # One opening per URL, shielded: a request cancelled while it waits must not
+        # leave a half-opened pool behind for the next one.
+        opening = self._opening.get(url)
+        if opening is None:
+            opening = asyncio.ensure_future(self._open_pool(url))
+            self._opening[url] = opening
+        try:
+            pool = await asyncio.shield(opening)
+        finally:
+            if opening.done():
+                self._opening.pop(url, None)
+        self._pools[url] = pool
+        return pool
+
+    async def _open_pool(self, url: str) -> asyncpg.Pool:
+        settings = self._settings
+        return await asyncpg.create_pool(
+            plain_url(url),
+            # Connections are opened as requests need them, up to the engine's size.
+            min_size=0,
+            max_size=settings.store_pool_size,
+            timeout=settings.store_connect_timeout,
+            command_timeout=settings.store_statement_timeout + 1,
+            # Plans only read, changing nothing in the session: asyncpg's default reset
+            # (a round trip of RESET ALL, UNLISTEN *, ... on every release) has nothing
+            # to undo. An open transaction is still rolled back.
+            reset=_nothing_to_reset,
+            server_settings={
+                "statement_timeout": str(int(settings.store_statement_timeout * 1000)),
+                "application_name": "healthgraph-plans",
+                # Each statement is written for one shape of document: the generic plan
+                # is as good as a custom one, and needs no planning after the first run.
+                "plan_cache_mode": "force_generic_plan",
+            },
+        )
+
     async def dispose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            try:
+                async with asyncio.timeout(5):
+                    await pool.close()
+            except TimeoutError:
+                pool.terminate()
         for engine in self._engines.values():
             await engine.dispose()
 

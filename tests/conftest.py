@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -454,6 +455,8 @@ class Given:
         date_of_birth: date | None = None,
         province_code: str = "24",
         full_name: str = "Nguyễn Văn An",
+        pool_code: str | None = None,
+        resulted_at: datetime | None = None,
     ) -> uuid.UUID:
         number = self._next()
         record_id = uuid.uuid4()
@@ -468,14 +471,13 @@ class Given:
                 "sample_code": f"S{number:06d}",
                 "test_type": test_type.value,
                 "pooled": pooled,
-                "pool_code": f"P{number:05d}" if pooled else None,
+                "pool_code": (pool_code or f"P{number:05d}") if pooled else None,
                 "collected_at": collected,
                 "collection_site": "Điểm lấy mẫu phường Trần Phú",
                 "lab_code": None,
                 "result": result.value,
-                "resulted_at": None
-                if result is TestOutcome.PENDING
-                else collected + timedelta(hours=6),
+                "resulted_at": resulted_at
+                or (None if result is TestOutcome.PENDING else collected + timedelta(hours=6)),
                 "national_id": national_id,
                 "insurance_number": insurance_number,
                 "phone": phone,
@@ -512,6 +514,7 @@ class Given:
         *,
         operator_id: uuid.UUID | None = None,
         closed: bool = False,
+        district: str | None = None,
     ) -> uuid.UUID:
         venue_id = uuid.uuid4()
         await self._insert(
@@ -528,6 +531,7 @@ class Given:
                     "operator_id": operator_id,
                     "created_at": datetime.now(UTC),
                     "closed_at": datetime.now(UTC) if closed else None,
+                    "district": district,
                 }
             ],
         )
@@ -553,8 +557,10 @@ class Given:
         count: int,
         *,
         start: datetime | None = None,
+        declaration: dict[str, Any] | None = None,
     ) -> list[uuid.UUID]:
         start = start or datetime.now(UTC) - timedelta(days=10)
+        declaration = declaration or {"fever": False, "cough": False}
         rows = [
             {
                 "id": uuid.uuid4(),
@@ -562,7 +568,7 @@ class Given:
                 "citizen_id": citizen_id,
                 "venue_id": venue_id,
                 "method": CheckInMethod.APP_SCAN.value,
-                "declaration": {"fever": False, "cough": False},
+                "declaration": declaration,
                 "created_at": datetime.now(UTC),
             }
             for n in range(count)
@@ -696,6 +702,55 @@ class Partners:
 @pytest.fixture
 def partners(engines: Engines) -> Partners:
     return Partners(engines)
+
+
+@pytest.fixture(scope="session")
+def one_database_urls(database_factory: Any) -> StoreUrls:
+    """The three stores in one migrated database, as a small deployment has them."""
+    url = database_factory("one_database")
+    urls = StoreUrls(core=url, immunization=url, testing=url)
+    migrate(urls)
+    return urls
+
+
+@pytest.fixture(scope="session")
+async def one_database_engines(
+    one_database_urls: StoreUrls, settings: Settings
+) -> AsyncIterator[Engines]:
+    engines = Engines(one_database_urls, settings)
+    yield engines
+    await engines.dispose()
+
+
+@dataclass
+class World:
+    """What a test writes through and reads from, for one layout of the stores."""
+
+    given: Given
+    partners: Partners
+    graphql: GraphQLClient
+    engines: Engines
+
+
+@pytest.fixture
+async def one_database(
+    one_database_urls: StoreUrls,
+    one_database_engines: Engines,
+    settings: Settings,
+    issuer: TokenIssuer,
+) -> AsyncIterator[World]:
+    """An app whose three stores share one database; emptied afterwards."""
+    engines = one_database_engines
+    app = create_app(settings, one_database_urls)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://healthgraph") as http:
+            yield World(Given(engines), Partners(engines), GraphQLClient(http, issuer), engines)
+    async with engines[Store.CORE].begin() as connection:
+        for statement in _TRUNCATE.values():
+            await connection.execute(sa.text(statement))
+        for table in _AUTH_TABLES:
+            await connection.execute(sa.text(f"DELETE FROM core.{table}"))
 
 
 class SmsInbox:

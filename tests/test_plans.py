@@ -1,9 +1,11 @@
 """A compiled plan answers exactly as the generic executor does, or leaves it to it.
 
-Hypothesis builds a citizen with doses, samples and check-ins (and a neighbour
-with their own), a document over `me` (a random choice of fields, aliases,
-`__typename`, page sizes and a cursor), and a caller: the citizen, the
-neighbour, a partner with or without consent, nobody. The generic executor
+Hypothesis builds a citizen with doses, samples (pooled ones in tubes that have
+a result or not) and check-ins (and a neighbour with their own), a document over
+`me` (a random choice of fields, aliases, `__typename`, page sizes and a
+cursor), and a caller: the citizen, the neighbour, a partner with or without
+consent, nobody; with the three stores in three databases, and in one (where a
+plan reads them all in one statement). The generic executor
 answers first; the plan compiled from the same document must then give the
 same data for the citizen's own reads and decline everything else, and the
 answer served over HTTP once the plan is known must be byte for byte the same.
@@ -22,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from api.plans import Plans, Unsupported, compile_plan
+from api.pagination import encode_cursor
+from api.plans import CHECK_IN_CURSOR, TEST_CURSOR, Plans, Unsupported, compile_plan
 from api.schema import schema
 from auth.principal import CitizenPrincipal
 from models.checkin import CheckInMethod
@@ -35,22 +38,33 @@ from models.venue import VenueKind
 VACCINES = ("AZD1222", "BNT162b2", "Ad26.COV2.S", "CIGB-66")
 
 CITIZEN_LEAVES = ("id", "fullName", "dateOfBirth", "phoneMasked", "provinceCode", "__typename")
-STATUS = "{ dosesReceived primarySeriesComplete primarySeriesCompletedOn boosterDoses }"
+STATUS = """{ dosesReceived primarySeriesComplete primarySeriesCompletedOn fullyVaccinatedFrom
+  boosterDoses }"""
 DOSES = """{ id doseNumber seriesRole administeredAt lotNumber siteName provinceCode __typename
   vaccine { code name brandNames manufacturer primarySeriesDoses } }"""
 TESTS = """{ edges { cursor node { id sampleCode testType pooled poolCode collectedAt
-  collectionSite labName result resultedAt __typename } }
+  collectionSite labName result resultedAt retestRequired __typename } }
   pageInfo { hasNextPage hasPreviousPage startCursor endCursor } }"""
-CHECK_INS = """{ __typename edges { cursor node { id checkedInAt method
-  venue { code name kind provinceCode address }
-  healthDeclaration { fever cough shortnessOfBreath contactWithCase travelledFrom } } }
+CHECK_INS = """{ __typename edges { cursor node { id checkedInAt method deletesAt
+  venue { code name kind provinceCode address district closedAt }
+  healthDeclaration { fever cough shortnessOfBreath lossOfTasteOrSmell contactWithCase
+    travelledLast14Days travelledFrom } } }
   pageInfo { hasNextPage endCursor } }"""
+
+
+START = datetime(2021, 7, 1, 8, tzinfo=UTC)
+# Cursors into the middle of the lists: test results collected within START + 5000 hours,
+# check-ins every 37 minutes from START.
+TEST_CURSOR_AT = encode_cursor(TEST_CURSOR, START + timedelta(hours=2500), uuid.UUID(int=2**127))
+CHECK_IN_CURSOR_AT = encode_cursor(
+    CHECK_IN_CURSOR, START + timedelta(minutes=37 * 3), uuid.UUID(int=2**127)
+)
 
 
 async def _world(given_: Any, serial: int, shape: dict[str, Any]) -> uuid.UUID:
     national_id = f"0240{serial:08d}"
     citizen = await given_.citizen(national_id=national_id, phone=f"09{serial:08d}")
-    start = datetime(2021, 7, 1, 8, tzinfo=UTC)
+    start = START
     for n, (vaccine, days) in enumerate(shape["doses"]):
         await given_.vaccination(
             vaccine_code=vaccine,
@@ -59,17 +73,33 @@ async def _world(given_: Any, serial: int, shape: dict[str, Any]) -> uuid.UUID:
             national_id=national_id,
             status="VALID" if days % 7 else "ENTERED_IN_ERROR",
         )
-    for test_type, outcome, pooled, hours in shape["samples"]:
+    for n, (test_type, outcome, pooled, hours, tube) in enumerate(shape["samples"]):
+        collected_at = start + timedelta(hours=hours)
+        tube_code = f"T{serial}-{n}"
         await given_.sample(
             test_type=test_type,
             result=outcome,
             pooled=pooled,
-            collected_at=start + timedelta(hours=hours),
+            collected_at=collected_at,
             national_id=national_id,
+            pool_code=tube_code,
         )
-    venue = await given_.venue(shape["venue"], f"Địa điểm {serial}")
+        if pooled and tube is not None:  # the tube's result, on another sample of it
+            await given_.sample(
+                test_type=test_type,
+                result=tube,
+                pooled=True,
+                collected_at=collected_at,
+                resulted_at=collected_at + timedelta(hours=5, minutes=n),
+                pool_code=tube_code,
+            )
+    venue = await given_.venue(
+        shape["venue"], f"Địa điểm {serial}", district=shape["district"], closed=shape["closed"]
+    )
     if shape["visits"]:
-        await given_.check_ins(citizen, venue, shape["visits"], start=start)
+        await given_.check_ins(
+            citizen, venue, shape["visits"], start=start, declaration=shape["declaration"]
+        )
     if shape["staff_visit"]:
         at = start + timedelta(days=3, minutes=11)
         await given_.check_in(citizen, venue, at, method=CheckInMethod.STAFF_SCAN_INSURANCE)
@@ -85,12 +115,22 @@ worlds = st.fixed_dictionaries(
                 st.sampled_from(list(TestOutcome)),
                 st.booleans(),
                 st.integers(0, 5000),
+                st.none() | st.sampled_from(list(TestOutcome)),
             ),
             max_size=8,
         ),
         "visits": st.integers(0, 7),
         "staff_visit": st.booleans(),
         "venue": st.sampled_from(list(VenueKind)),
+        "district": st.sampled_from([None, "Quận Ba Đình"]),
+        "closed": st.booleans(),
+        "declaration": st.sampled_from(
+            [
+                None,
+                {"fever": True, "lossOfTasteOrSmell": True, "travelledLast14Days": False},
+                {"cough": False, "travelledLast14Days": True, "travelledFrom": "Đà Nẵng"},
+            ]
+        ),
     }
 )
 
@@ -108,11 +148,24 @@ def documents(draw: st.DrawFn) -> str:
         parts.append(f"doses: vaccinations {DOSES}")
     if draw(st.booleans()):
         first = draw(
-            st.sampled_from(["", "(first: 0)", "(first: 2)", "(first: 5)", "(first: null)"])
+            st.sampled_from(
+                [
+                    "",
+                    "(first: 0)",
+                    "(first: 2)",
+                    "(first: 5)",
+                    "(first: null)",
+                    f'(first: 2, after: "{TEST_CURSOR_AT}")',
+                ]
+            )
         )
         parts.append(f"testResults{first} {TESTS}")
     if draw(st.booleans()):
-        first = draw(st.sampled_from(["", "(first: 1)", "(first: 3)", "(first: 10)"]))
+        first = draw(
+            st.sampled_from(
+                ["", "(first: 1)", "(first: 3)", "(first: 10)", f'(after: "{CHECK_IN_CURSOR_AT}")']
+            )
+        )
         parts.append(f"visits: checkIns{first} {CHECK_INS}")
     if not parts:
         parts.append("fullName")
@@ -138,13 +191,13 @@ async def _token(caller: str, issuer: Any, partners: Any, me: uuid.UUID, other: 
     return partner.token
 
 
-RULES = PassRules.from_settings(Settings(_env_file=None))
-
-
-def _context(citizen: uuid.UUID, engines: Any) -> Any:
+def _context(citizen: uuid.UUID, engines: Any, settings: Settings) -> Any:
+    rules = PassRules.from_settings(settings)
     return SimpleNamespace(
         principal=CitizenPrincipal(citizen_id=citizen),
-        services=SimpleNamespace(engines=engines, passes=SimpleNamespace(rules=RULES)),
+        services=SimpleNamespace(
+            engines=engines, passes=SimpleNamespace(rules=rules), settings=settings
+        ),
     )
 
 
@@ -157,6 +210,14 @@ def fresh_plans():
     schema.plans = kept
 
 
+@pytest.fixture(params=["three databases", "one database"])
+def stores(request, given, partners, graphql, engines, one_database):
+    """The stores under test, in one of the layouts a deployment may have."""
+    if request.param == "one database":
+        return one_database
+    return SimpleNamespace(given=given, partners=partners, graphql=graphql, engines=engines)
+
+
 @settings(
     max_examples=25,
     deadline=None,
@@ -164,18 +225,18 @@ def fresh_plans():
 )
 @given(mine=worlds, theirs=worlds, document=documents(), caller=st.sampled_from(CALLERS))
 async def test_a_plan_answers_as_the_generic_executor_does(
-    graphql, given, partners, issuer, engines, fresh_plans, mine, theirs, document, caller
+    stores, settings, issuer, fresh_plans, mine, theirs, document, caller
 ):
-    serial = given._next()
-    me = await _world(given, serial * 2, mine)
-    other = await _world(given, serial * 2 + 1, theirs)
-    token = await _token(caller, issuer, partners, me, other)
+    serial = stores.given._next()
+    me = await _world(stores.given, serial * 2, mine)
+    other = await _world(stores.given, serial * 2 + 1, theirs)
+    token = await _token(caller, issuer, stores.partners, me, other)
     fresh_plans.__init__()
 
-    generic = await graphql.query(document, token=token)
+    generic = await stores.graphql.query(document, token=token)
     plan = compile_plan(parse(document))
-    planned = await plan.answer(_context(me, engines))
-    served = await graphql.query(document, token=token)
+    planned = await plan.answer(_context(me, stores.engines, settings))
+    served = await stores.graphql.query(document, token=token)
 
     assert "errors" not in generic or caller != "self"
     if caller == "self":
@@ -224,10 +285,13 @@ async def test_a_plan_leaves_a_store_that_is_down_to_the_generic_executor(
         given._next(),
         {
             "doses": [("AZD1222", 3)],
-            "samples": [(TestType.RT_PCR, TestOutcome.NEGATIVE, False, 5)],
+            "samples": [(TestType.RT_PCR, TestOutcome.NEGATIVE, False, 5, None)],
             "visits": 2,
             "staff_visit": False,
             "venue": VenueKind.MARKET,
+            "district": None,
+            "closed": False,
+            "declaration": None,
         },
     )
     document = (
@@ -255,7 +319,7 @@ async def test_a_plan_leaves_a_store_that_is_down_to_the_generic_executor(
     assert planned["errors"][0]["path"] == ["me", "testResults"]
 
 
-async def test_a_plan_declines_a_citizen_that_is_gone(engines):
+async def test_a_plan_declines_a_citizen_that_is_gone(engines, settings):
     plan = compile_plan(parse("{ me { fullName } }"))
 
-    assert await plan.answer(_context(uuid.uuid4(), engines)) is None
+    assert await plan.answer(_context(uuid.uuid4(), engines, settings)) is None
