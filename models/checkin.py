@@ -61,6 +61,8 @@ class CheckIn(CoreTable, table=True):
     method: CheckInMethod = Field(sa_type=sa.String(32))
     # The health declaration answered at check-in, when the venue asks for one.
     declaration: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    # When the kept declaration was answered (the time of the scan that carried it).
+    declared_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     # The insurance number venue staff scanned or typed (STAFF_SCAN_INSURANCE).
     insurance_number: str | None = Field(default=None, max_length=15)
     # Worker buses: the trip the scan was made on; everyone on one trip was together.
@@ -256,6 +258,16 @@ def _same_subject(scan: Scan) -> sa.ColumnElement[bool]:
     )
 
 
+def _newer_declaration(scan: Scan, existing: Any) -> bool:
+    """Of the scans joined into one check-in, the declaration answered last is kept: a scan
+    with none never erases one, and one answered at the same moment as the kept one (a
+    resent scan) changes nothing. Offline scans arrive out of order, so "last" is by scan
+    time, not arrival."""
+    if not scan.declaration:
+        return False
+    return not existing.declaration or scan.at > existing.declared_at
+
+
 async def capture(core: AsyncConnection, scan: Scan, window: timedelta) -> Captured:
     """Record the scan, or find the check-in of the same person at the same venue less than
     `window` away (either side: offline scans arrive late and out of order). Run inside the
@@ -270,7 +282,15 @@ async def capture(core: AsyncConnection, scan: Scan, window: timedelta) -> Captu
     distance = sa.func.abs(sa.extract("epoch", _check_ins.c.checked_in_at - scan.at))
     existing = (
         await core.execute(
-            sa.select(_check_ins.c.id, _check_ins.c.checked_in_at, _check_ins.c.citizen_id)
+            sa.select(
+                _check_ins.c.id,
+                _check_ins.c.checked_in_at,
+                _check_ins.c.citizen_id,
+                _check_ins.c.declaration,
+                sa.func.coalesce(_check_ins.c.declared_at, _check_ins.c.checked_in_at).label(
+                    "declared_at"
+                ),
+            )
             .where(
                 _check_ins.c.venue_id == scan.venue_id,
                 _same_subject(scan),
@@ -282,6 +302,15 @@ async def capture(core: AsyncConnection, scan: Scan, window: timedelta) -> Captu
         )
     ).first()
     if existing is not None:
+        if _newer_declaration(scan, existing):
+            await core.execute(
+                sa.update(_check_ins)
+                .where(
+                    _check_ins.c.id == existing.id,
+                    _check_ins.c.checked_in_at == existing.checked_in_at,
+                )
+                .values(declaration=scan.declaration, declared_at=scan.at)
+            )
         return Captured(existing.id, existing.checked_in_at, existing.citizen_id, new=False)
     check_in_id = uuid.uuid4()
     await core.execute(
@@ -292,6 +321,7 @@ async def capture(core: AsyncConnection, scan: Scan, window: timedelta) -> Captu
             venue_id=scan.venue_id,
             method=scan.method.value,
             declaration=scan.declaration,
+            declared_at=scan.at if scan.declaration else None,
             insurance_number=scan.insurance_number,
             trip_id=scan.trip_id,
             operator_id=scan.operator_id,

@@ -223,3 +223,69 @@ async def test_a_citizen_never_joins_another_citizens_check_in(engines, given):
             )
 
     assert len(ids) == 3
+
+
+async def test_a_second_scan_with_a_declaration_gives_it_to_the_check_in_made_without(
+    graphql, given, qr
+):
+    me = await given.citizen()
+    _, payload = await _venue_payload(given, qr)
+
+    await graphql.query(CHECK_IN, {"payload": payload}, as_citizen=me)
+    second = await graphql.query(
+        CHECK_IN, {"payload": payload, "declaration": {"fever": True}}, as_citizen=me
+    )
+
+    assert second["data"]["checkIn"]["alreadyCheckedIn"] is True
+    assert second["data"]["checkIn"]["checkIn"]["healthDeclaration"]["fever"] is True
+    (row,) = await given.check_in_rows(citizen_id=me)
+    assert row.declaration == {"fever": True}
+
+
+async def _scan(engines, venue, citizen, at, declaration=None):
+    scan = Scan(venue, at, CheckInMethod.APP_SCAN, citizen, declaration=declaration)
+    async with engines[Store.CORE].begin() as core:
+        return await capture(core, scan, WINDOW)
+
+
+async def test_of_the_declarations_joined_into_one_check_in_the_one_answered_last_is_kept(
+    engines, given
+):
+    citizen, venue = await given.citizen(), await given.venue()
+    at = datetime.now(UTC) - timedelta(hours=1)
+
+    first = await _scan(engines, venue, citizen, at, {"fever": False})
+    await _scan(engines, venue, citizen, at + timedelta(minutes=5), {"fever": True})
+    # An offline scan answered in between arrives last: it is older than the kept answer.
+    await _scan(engines, venue, citizen, at + timedelta(minutes=3), {"cough": True})
+    # A scan without a declaration never erases one.
+    await _scan(engines, venue, citizen, at + timedelta(minutes=6))
+
+    (row,) = await given.check_in_rows(citizen_id=citizen)
+    assert (row.id, row.checked_in_at) == (first.id, at)
+    assert row.declaration == {"fever": True}
+    assert row.declared_at == at + timedelta(minutes=5)
+
+
+async def test_a_declaration_answered_at_the_same_moment_as_the_kept_one_changes_nothing(
+    engines, given
+):
+    citizen, venue = await given.citizen(), await given.venue()
+    at = datetime.now(UTC) - timedelta(hours=1)
+
+    await _scan(engines, venue, citizen, at, {"fever": False})
+    await _scan(engines, venue, citizen, at, {"fever": True})
+
+    (row,) = await given.check_in_rows(citizen_id=citizen)
+    assert row.declaration == {"fever": False}
+
+
+async def test_a_declaration_outside_the_window_stays_with_its_own_check_in(engines, given):
+    citizen, venue = await given.citizen(), await given.venue()
+    at = datetime.now(UTC) - timedelta(hours=1)
+
+    await _scan(engines, venue, citizen, at, {"fever": False})
+    await _scan(engines, venue, citizen, at + WINDOW, {"fever": True})
+
+    rows = await given.check_in_rows(citizen_id=citizen)
+    assert [row.declaration for row in rows] == [{"fever": False}, {"fever": True}]
