@@ -20,6 +20,7 @@ from api.graphiql import GraphiQLAssets
 from api.graphql_app import HealthGraphQL
 from api.metrics import forget_process, metrics, watch_pools
 from api.observe import ObserveRequests, StoreTelemetry
+from api.personal_card import personal_qr_print
 from api.request_limits import RequestLimits
 from api.retention import keeping_partitions_current
 from api.tracing import tracer_of, tracer_provider
@@ -203,6 +204,7 @@ def create_app(
             Route("/.well-known/jwks.json", jwks),
             *graphiql,
             Route("/venues/{code}/qr.svg", venue_qr_svg),
+            Route("/citizens/{id}/personal-qr.{format}", personal_qr_print),
             Route("/.well-known/revoked-passes", revoked_passes),
         ],
         middleware=_middleware(settings),

@@ -49,7 +49,9 @@ class Citizen(relay.Node):
     id: relay.NodeID[str]
     full_name: str
     date_of_birth: dt.date | None
-    phone_masked: str
+    phone_masked: str | None = strawberry.field(
+        description="null for a citizen a province office registered without a phone."
+    )
     province_code: str | None
 
     @strawberry.field(

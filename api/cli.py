@@ -1,5 +1,5 @@
 """The `healthgraph` program: serve, migrate, seed, token, export-schema, partner, import,
-venue, retention, keys, pass."""
+venue, citizen, retention, keys, pass."""
 
 import argparse
 import asyncio
@@ -283,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api.venue_cli import add_venue_commands
 
     add_venue_commands(commands, _with_stores)
+    from api.citizen_cli import add_citizen_commands
+
+    add_citizen_commands(commands, _with_stores)
     add_retention_commands(commands, _with_stores)
 
     from api.keys import add_key_and_pass_commands

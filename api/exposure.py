@@ -132,7 +132,7 @@ def _contact(row: Row[Any], authority: bool) -> ExposedContact:
     return ExposedContact(
         citizen_id=strawberry.ID(relay.to_base64("Citizen", citizen_id)) if citizen_id else None,
         full_name=row.contact_name,
-        phone_masked=mask_phone(phone) if phone else None,
+        phone_masked=mask_phone(phone),
         phone=phone if authority else None,
         insurance_number=None if citizen_id else row.contact_insurance_number,
         checked_in_at=row.contact_at,

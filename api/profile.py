@@ -37,6 +37,7 @@ class Profile:
     )
     date_of_birth_verified: bool
     province_code: str | None
+    district: str | None
     identifiers: list[Identifier]
 
 
@@ -84,6 +85,7 @@ def profile_from(row: ProfileRow) -> Profile:
         date_of_birth=row.claimed_date_of_birth or row.date_of_birth,
         date_of_birth_verified=row.claimed_date_of_birth is None and row.date_of_birth is not None,
         province_code=row.province_code,
+        district=row.district,
         identifiers=[_identifier(held) for held in row.identifiers],
     )
 

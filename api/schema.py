@@ -28,12 +28,13 @@ from api.health_pass import (
 )
 from api.limits import DocumentLimits
 from api.observe import RecordOperation
-from api.personal_card import issue_personal_qr, renew_personal_qr
+from api.personal_card import issue_personal_qr, renew_personal_qr, revoke_personal_qr
 from api.plans import PlannedSchema
 from api.profile import update_my_profile, verify_identity
 from api.reconciliation import resolve_unmatched, unmatched_records
 from api.record_issue import answer_record_issue, record_issues, report_record_issue
 from api.records import record_test_result, record_vaccination, void_record
+from api.registration import add_citizen_phone, register_citizen_without_phone
 from api.testing import TestResult, test_result_updated
 from api.vaccination import Vaccination, Vaccine, resolve_vaccines
 from api.venue import Venue, close_venue, register_venue, resolve_venue
@@ -93,6 +94,9 @@ class Mutation:
     close_venue = close_venue
     renew_personal_qr = renew_personal_qr
     issue_personal_qr = issue_personal_qr
+    revoke_personal_qr = revoke_personal_qr
+    register_citizen = register_citizen_without_phone
+    add_citizen_phone = add_citizen_phone
     revoke_health_pass = revoke_health_pass_mutation
     show_full_name_on_health_pass = show_full_name_mutation
 

@@ -21,6 +21,10 @@ class UserErrorCode(StrEnum):
     IDENTIFIER_ALREADY_VERIFIED = "IDENTIFIER_ALREADY_VERIFIED"
     IDENTIFIER_TAKEN = "IDENTIFIER_TAKEN"
     CLAIM_MISMATCH = "CLAIM_MISMATCH"
+    # Citizens a province office registers (auth.registration).
+    ALREADY_REGISTERED = "ALREADY_REGISTERED"
+    PHONE_ALREADY_SET = "PHONE_ALREADY_SET"
+    PHONE_IN_USE = "PHONE_IN_USE"
     # Records written by partners (models.record_validation.ProblemCode).
     REQUIRED = "REQUIRED"
     INVALID_IDENTIFIER = "INVALID_IDENTIFIER"

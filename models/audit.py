@@ -32,8 +32,13 @@ class AuditAction(StrEnum):
     ANSWER = "ANSWER"
     # A partner wrote or voided a record that is linked to the citizen.
     WRITE = "WRITE"
-    # A province operator printed a personal QR card for the citizen.
+    # A province operator issued, printed again or revoked the citizen's personal QR card.
     ISSUE_CARD = "ISSUE_CARD"
+    PRINT_CARD = "PRINT_CARD"
+    REVOKE_CARD = "REVOKE_CARD"
+    # A province operator registered the citizen (no phone), or gave them a phone later.
+    REGISTER = "REGISTER"
+    ADD_PHONE = "ADD_PHONE"
     # A scanner checked the citizen's health pass.
     PASS_CHECK = "PASS_CHECK"
     PASS_REVOKE = "PASS_REVOKE"

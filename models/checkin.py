@@ -460,6 +460,17 @@ async def issue_card(
     ).one()
 
 
+async def revoke_card(core: AsyncConnection, citizen_id: uuid.UUID) -> bool:
+    """Revoke the citizen's card in use; False when they had none."""
+    cards = PersonalCard.__table__
+    result = await core.execute(
+        sa.update(cards)
+        .where(cards.c.citizen_id == citizen_id, cards.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def card_by_serial(core: AsyncConnection, serial: str) -> sa.Row[Any] | None:
     cards = PersonalCard.__table__
     return (await core.execute(sa.select(cards).where(cards.c.serial == serial))).first()

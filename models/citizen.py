@@ -19,9 +19,11 @@ class Citizen(CoreTable, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     full_name: str = Field(max_length=200)
     date_of_birth: date | None = None
-    # The OTP-verified login phone, in its normalised 10-digit form.
-    phone: str = Field(max_length=10, sa_column_kwargs={"unique": True})
+    # The OTP-verified login phone, in its normalised 10-digit form; None for a citizen a
+    # province operator registered who has no phone (they cannot sign in).
+    phone: str | None = Field(default=None, max_length=10, sa_column_kwargs={"unique": True})
     province_code: str | None = Field(default=None, max_length=2)
+    district: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 

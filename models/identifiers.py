@@ -10,6 +10,7 @@ rate-limit counter, of its own.
 import re
 import unicodedata
 from enum import StrEnum
+from typing import overload
 
 
 class IdentifierKind(StrEnum):
@@ -148,5 +149,12 @@ def fold_name(name: str) -> str:
     return " ".join(letters.casefold().split())
 
 
-def mask_phone(phone: str) -> str:
+@overload
+def mask_phone(phone: str) -> str: ...
+@overload
+def mask_phone(phone: str | None) -> str | None: ...
+def mask_phone(phone: str | None) -> str | None:
+    """The first three and last three digits; None for a citizen without a phone."""
+    if phone is None:
+        return None
     return phone[:3] + "*" * (len(phone) - 6) + phone[-3:]

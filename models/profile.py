@@ -49,8 +49,10 @@ class HeldIdentifier:
 class Profile:
     citizen_id: uuid.UUID
     full_name: str
-    phone: str
+    # None for a citizen registered without a phone.
+    phone: str | None
     province_code: str | None
+    district: str | None
     date_of_birth: date | None
     claimed_date_of_birth: date | None
     identifiers: list[HeldIdentifier]
@@ -133,6 +135,7 @@ async def profiles(
             full_name=row.full_name,
             phone=row.phone,
             province_code=row.province_code,
+            district=row.district,
             date_of_birth=row.date_of_birth,
             claimed_date_of_birth=row.claimed_date_of_birth,
             identifiers=held[row.id],

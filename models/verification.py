@@ -158,6 +158,7 @@ def confirmation(profile: Profile, records: Iterable[CarriedIdentity]) -> Confir
         confirmed = claimed & record.carries()
         if (
             confirmed
+            and profile.phone is not None
             and record.identity.phone == profile.phone
             and record.identity.date_of_birth == birth
             and fold_name(record.full_name) == fold_name(profile.full_name)

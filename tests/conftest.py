@@ -354,10 +354,13 @@ class Given:
         insurance_number: str | None = None,
         unverified: dict[str, str] | None = None,
         province_code: str = "24",
+        without_phone: bool = False,
     ) -> uuid.UUID:
+        """A citizen who signed in with a phone, or (without_phone) one a province office
+        registered from their ID card."""
         number = self._next()
         citizen_id = uuid.uuid4()
-        phone = phone or f"09{number:08d}"
+        phone = None if without_phone else phone or f"09{number:08d}"
         await self._insert(
             Store.CORE,
             Citizen,
@@ -372,13 +375,15 @@ class Given:
                 }
             ],
         )
-        identifiers = [(IdentifierKind.PHONE, phone, True)]
+        identifiers = [(IdentifierKind.PHONE, phone, True)] if phone else []
         if national_id:
             identifiers.append((normalize_national_id(national_id)[0], national_id, True))
         if insurance_number:
             identifiers.append((IdentifierKind.BHYT, insurance_number, True))
         for kind, value in (unverified or {}).items():
             identifiers.append((IdentifierKind(kind), value, False))
+        if not identifiers:
+            return citizen_id
         await self._insert(
             Store.CORE,
             CitizenIdentifier,

@@ -193,6 +193,39 @@ async def test_the_health_authority_sees_full_phones(graphql, given, partners):
     assert contact_seen["phone"] == "0987654321"
 
 
+async def test_a_contact_without_a_phone_is_in_the_zone_by_name_for_the_authority_to_find(
+    graphql, given, partners
+):
+    case = await given.citizen()
+    contact = await given.citizen(full_name="Lê Thị Hoa", without_phone=True)
+    venue = await given.venue(VenueKind.MARKET)
+    await given.check_in(case, venue, NOON)
+    await given.check_in(contact, venue, NOON, method=CheckInMethod.STAFF_SCAN_PRINTED_QR)
+    token = (await authority(partners, full_phones=True)).token
+
+    body = await trace(graphql, token, case)
+
+    [contact_seen] = body["data"]["exposures"][0]["contacts"]
+    assert contact_seen["citizenId"] == node_id(contact)
+    assert contact_seen["fullName"] == "Lê Thị Hoa"
+    assert (contact_seen["phone"], contact_seen["phoneMasked"]) == (None, None)
+    assert contact_seen["method"] == "STAFF_SCAN_PRINTED_QR"
+
+
+async def test_a_case_without_a_phone_is_traced_like_any_other(graphql, given, partners):
+    case = await given.citizen(without_phone=True)
+    contact = await given.citizen(phone="0987654321")
+    venue = await given.venue()
+    await given.check_in(case, venue, NOON)
+    await given.check_in(contact, venue, NOON)
+    token = (await authority(partners)).token
+
+    body = await trace(graphql, token, case)
+
+    [contact_seen] = body["data"]["exposures"][0]["contacts"]
+    assert contact_seen["phoneMasked"] == "098****321"
+
+
 async def test_an_authority_traces_a_case_of_its_own_province(graphql, given, partners):
     case = await given.citizen(province_code="24")
     await given.check_in(case, await given.venue(), NOON)
