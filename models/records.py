@@ -15,8 +15,8 @@ Partners' mutations, `healthgraph import` and the demo generator all call
    (a write interrupted between the two transactions) are matched when they
    arrive again, so replaying a write or an import repairs it and changes
    nothing else.
-3. Citizens signed in with a phone the changed records carry, whose claims a
-   record now confirms, have them verified, and what then matches links
+3. Citizens signed in with a phone the changed records carry, whose claims one
+   of those records confirms, have them verified, and what then matches links
    (models.relinking).
 """
 
@@ -40,11 +40,11 @@ from models.link import OCCURRED_AT_COLUMN, LinkStatus, RecordLink, RecordStore
 from models.matching import MatchOutcome, RecordToLink, link_records
 from models.notify import Channel, Notice, publish_many
 from models.record_validation import Problem, ValidRecord
-from models.relinking import confirm_claims_of_phones
+from models.relinking import confirm_claims_by_arrivals
 from models.stores import Engines, Store
 from models.testing import Sample
 from models.vaccination import VaccinationRecord
-from models.verification import records_carrying
+from models.verification import CarriedIdentity, records_carrying
 
 
 class Outcome(StrEnum):
@@ -188,9 +188,15 @@ def _upsert(kind: RecordKind) -> str:
     staged_content = ", ".join(f"s.{column}" for column in content)
     return f"""
 WITH before AS (
-    SELECT t.id, t.source_system, t.source_record_id, t.source_updated_at,
-           ROW({before_content}) IS NOT DISTINCT FROM ROW({staged_content}) AS same
-    FROM {table} t JOIN {kind.staging} s USING (source_system, source_record_id)
+    -- Looked up by the unique key, record by record: joining the whole store instead
+    -- would read all of it for every batch.
+    SELECT b.* FROM {kind.staging} s CROSS JOIN LATERAL (
+        SELECT t.id, t.source_system, t.source_record_id, t.source_updated_at,
+               ROW({before_content}) IS NOT DISTINCT FROM ROW({staged_content}) AS same
+        FROM {table} t
+        WHERE t.source_system = s.source_system AND t.source_record_id = s.source_record_id
+        LIMIT 1
+    ) b
 ),
 written AS (
     INSERT INTO {table} AS t ({written})
@@ -430,7 +436,18 @@ async def write_records(
         await _repair_links(engines, core, kind, results, items, to_link)
         owners = await _match(core, kind, writer, to_link, results)
     await _recheck_passes(engines, writer, owners)
-    await confirm_claims_of_phones(engines, [r.identity.phone for r in to_link.values()])
+    arrived = [
+        CarriedIdentity(
+            kind.store,
+            link.record_id,
+            link.province_code,
+            records[item].values["full_name"],
+            link.identity,
+            link.occurred_at,
+        )
+        for item, link in to_link.items()
+    ]
+    await confirm_claims_by_arrivals(engines, arrived)
     return results
 
 

@@ -9,7 +9,7 @@ birth date, or is linked to them now; a person's decision on a record stands
 - a verifier (identity partner, province office) confirms claims: `verify`;
 - a record confirms the citizen's claims, when the claim is made
   (`confirm_from_records`) or when the record arrives (the record writer
-  calls `confirm_claims_of_phones`);
+  calls `confirm_claims_by_arrivals` with the records it just wrote);
 - the citizen changes the name that a match by phone needs (auth.identity).
 
 A first sign-in verifies only the phone, which links nothing without a
@@ -19,6 +19,7 @@ nothing.
 
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 
@@ -32,9 +33,10 @@ from models.profile import (
     claimants_by_phone,
     mark_verified,
     profile_of,
+    profiles,
 )
 from models.stores import Engines, Store, StoreUnavailable, reading
-from models.verification import confirmation, records_carrying
+from models.verification import CarriedIdentity, confirmation, records_carrying
 
 log = logging.getLogger("healthgraph.relinking")
 # The part of the citizen's data a verification is audited under (auth.scopes.Section).
@@ -125,3 +127,33 @@ async def confirm_claims_of_phones(engines: Engines, phones: Iterable[str | None
     async with reading(engines, Store.CORE) as core:
         claimants = await claimants_by_phone(core, normalised)
     return sum([await confirm_from_records(engines, citizen_id) for citizen_id in claimants])
+
+
+async def confirm_claims_by_arrivals(engines: Engines, arrived: Sequence[CarriedIdentity]) -> int:
+    """After records arrive: the citizens signed in with a phone they carry, whose claims one
+    of them confirms, have those claims verified. Two queries whatever the number of records
+    (records that arrived earlier were looked at when they, or the claims, came); returns how
+    many citizens had claims verified."""
+    by_phone: dict[str, list[CarriedIdentity]] = defaultdict(list)
+    for carried in arrived:
+        if carried.identity.phone is not None:
+            by_phone[carried.identity.phone].append(carried)
+    if not by_phone:
+        return 0
+    async with reading(engines, Store.CORE) as core:
+        claimants = await claimants_by_phone(core, sorted(by_phone))
+        found = await profiles(core, claimants) if claimants else {}
+    confirmed = 0
+    for citizen_id, profile in sorted(found.items()):
+        confirms = confirmation(profile, by_phone.get(profile.phone, ()))
+        if confirms is None:
+            continue
+        try:
+            await verify(
+                engines, citizen_id, confirms.identifiers, confirms.date_of_birth, confirms.source
+            )
+        except AlreadyVerifiedElsewhere:
+            log.warning("a record confirms a claim that is verified for another citizen")
+            continue
+        confirmed += 1
+    return confirmed
