@@ -16,6 +16,7 @@ from auth.registration import (
     give_phone,
     register_citizen,
 )
+from models.registration import PhoneAdded
 
 
 @strawberry.input
@@ -99,14 +100,20 @@ async def register_citizen_without_phone(
 @strawberry.type
 class AddCitizenPhonePayload:
     added: bool = strawberry.field(description="False when the citizen had this phone already.")
+    account_joined: bool = strawberry.field(
+        description="The person had signed in with this phone before, making an account "
+        "that held nothing verified but the phone: its check-ins, exposure alerts and record "
+        "reports are now this citizen's, and it no longer signs in."
+    )
     user_errors: list[UserError]
 
 
 @strawberry.mutation(
     permission_classes=[Reconciles],
     description="Give a citizen of your province who was registered without a phone the "
-    "phone they will sign in with (type it from the phone the person holds). A phone that "
-    "another account signs in with is refused.",
+    "phone they will sign in with (type it from the phone the person holds). An account the "
+    "person made by signing in with it before, holding nothing verified but the phone, joins "
+    "the citizen; a phone of an account holding more is refused.",
 )
 async def add_citizen_phone(
     info: strawberry.Info, citizen_id: strawberry.ID, phone: str
@@ -120,5 +127,11 @@ async def add_citizen_phone(
             info.context.request_id,
         )
     except RegistrationRefused as refused:
-        return AddCitizenPhonePayload(added=False, user_errors=_refused(refused))
-    return AddCitizenPhonePayload(added=added, user_errors=[])
+        return AddCitizenPhonePayload(
+            added=False, account_joined=False, user_errors=_refused(refused)
+        )
+    return AddCitizenPhonePayload(
+        added=added is not PhoneAdded.ALREADY,
+        account_joined=added is PhoneAdded.JOINED,
+        user_errors=[],
+    )

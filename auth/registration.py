@@ -32,6 +32,7 @@ from models.profile import Identifier, Profile, profile_of, profiles
 from models.provinces import PROVINCE_CODES
 from models.registration import (
     NewCitizen,
+    PhoneAdded,
     PhoneInUse,
     add_phone,
     insert_registered,
@@ -283,10 +284,11 @@ async def give_phone(
     citizen_id: uuid.UUID | None,
     raw_phone: str,
     request_id: str,
-) -> bool:
-    """The phone a registered citizen will sign in with, checked by the office (the person
-    shows their card and receives a code there). True when added, False when they had it
-    already; raises RegistrationRefused."""
+) -> PhoneAdded:
+    """The phone a registered citizen will sign in with, typed by the office from the phone
+    the person holds. When the person signed in with it before, making an account that holds
+    nothing verified but the phone, that account's history joins the citizen and it can no
+    longer sign in; an account holding more is PHONE_IN_USE. Raises RegistrationRefused."""
     profile = await citizen_of_province(engines, office, citizen_id)
     if profile is None:
         raise RegistrationRefused(
@@ -310,15 +312,16 @@ async def give_phone(
                     Problem(
                         "PHONE_IN_USE",
                         "phone",
-                        "another account signs in with this phone: a person has one account",
+                        "another account signs in with this phone and holds verified "
+                        "identifiers or records: a province office resolves it by hand",
                     )
                 ]
             ) from error
-        if added:
+        if added is not PhoneAdded.ALREADY:
             entry = (profile.citizen_id, [Section.IDENTITY.value])
             await record(core, office.actor, AuditAction.ADD_PHONE, [entry], request_id)
         await core.commit()
-    if added:
+    if added is not PhoneAdded.ALREADY:
         # Records typed with this phone and the citizen's birth date and name may link now.
         await relink(engines, profile.citizen_id)
     return added

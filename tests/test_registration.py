@@ -9,9 +9,14 @@ import pytest
 import sqlalchemy as sa
 from strawberry import relay
 
+from auth.qr import CodeKind
 from models.citizen import Citizen
+from models.identifiers import IdentifierKind, fold_name
+from models.link import RecordStore
+from models.matching import RecordIdentity
 from models.stores import Store
 from models.venue import VenueKind
+from models.verification import CarriedIdentity, confirmation
 
 REGISTER = """
 mutation($input: RegisterCitizenInput!) {
@@ -25,7 +30,7 @@ mutation($input: RegisterCitizenInput!) {
 """
 ADD_PHONE = """
 mutation($id: ID!, $phone: String!) {
-  addCitizenPhone(citizenId: $id, phone: $phone) { added userErrors { field code } }
+  addCitizenPhone(citizenId: $id, phone: $phone) { added accountJoined userErrors { field code } }
 }
 """
 ACCESS_LOG = "{ me { accessLog { edges { node { action actorName sections } } } } }"
@@ -340,8 +345,16 @@ async def test_the_office_gives_a_registered_citizen_the_phone_they_sign_in_with
     again = await graphql.query(ADD_PHONE, variables, token=operator.token)
     session = await sign_in("0912000888")
 
-    assert added["data"]["addCitizenPhone"] == {"added": True, "userErrors": []}
-    assert again["data"]["addCitizenPhone"] == {"added": False, "userErrors": []}
+    assert added["data"]["addCitizenPhone"] == {
+        "added": True,
+        "accountJoined": False,
+        "userErrors": [],
+    }
+    assert again["data"]["addCitizenPhone"] == {
+        "added": False,
+        "accountJoined": False,
+        "userErrors": [],
+    }
     assert session["citizenId"] == registered["citizenId"]
     assert session["newCitizen"] is False
     log = await graphql.query(ACCESS_LOG, token=session["accessToken"])
@@ -349,8 +362,11 @@ async def test_the_office_gives_a_registered_citizen_the_phone_they_sign_in_with
     assert actions == ["ADD_PHONE", "REGISTER"]
 
 
-async def test_a_phone_another_account_signs_in_with_is_not_given(graphql, given, partners):
-    await given.citizen(phone="0912000999")
+async def test_a_phone_of_an_account_holding_a_verified_birth_date_or_identifier_is_not_given(
+    graphql, given, partners
+):
+    # A birth date is verified only by a record or an office: this account is someone's.
+    await given.citizen(phone="0912000999", date_of_birth=date(1990, 5, 14))
     operator = await office(partners)
     registered = await register(graphql, operator.token)
 
@@ -385,3 +401,79 @@ async def test_a_phone_is_given_only_by_the_office_of_the_citizens_province(
         {"field": "citizenId", "code": "NOT_FOUND"}
     ]
     assert citizen["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_an_account_the_person_made_by_signing_in_first_joins_the_registered_citizen(
+    graphql, given, partners, sign_in, qr
+):
+    operator = await office(partners)
+    registered = await register(graphql, operator.token)
+    before = await sign_in("0912000555")
+    venue = await given.venue()
+    payload = qr.sign(CodeKind.VENUE, await given.venue_code(venue))
+    await graphql.query(
+        "mutation($p: String!) { checkIn(input: {payload: $p}) { checkIn { id } } }",
+        {"p": payload},
+        token=before["accessToken"],
+    )
+
+    joined = await graphql.query(
+        ADD_PHONE, {"id": registered["citizenId"], "phone": "0912000555"}, token=operator.token
+    )
+    old_session = await graphql.query(
+        """mutation($token: String!) { refreshSession(refreshToken: $token) {
+             session { citizenId } userErrors { code } } }""",
+        {"token": before["refreshToken"]},
+    )
+    after = await sign_in("0912000555")
+    theirs = await graphql.query(
+        "{ me { id checkIns { edges { node { venue { code } } } } } }",
+        token=after["accessToken"],
+    )
+
+    assert joined["data"]["addCitizenPhone"] == {
+        "added": True,
+        "accountJoined": True,
+        "userErrors": [],
+    }
+    # The account made by signing in first no longer signs in.
+    assert old_session["data"]["refreshSession"]["session"] is None
+    assert after["citizenId"] == registered["citizenId"]
+    assert theirs["data"]["me"]["checkIns"]["edges"] == [
+        {"node": {"venue": {"code": await given.venue_code(venue)}}}
+    ]
+
+
+def _claimant(phone):
+    from models.profile import HeldIdentifier, Profile
+
+    return Profile(
+        citizen_id=uuid.uuid4(),
+        full_name="Lê Thị Hoa",
+        phone=phone,
+        province_code="24",
+        district=None,
+        date_of_birth=None,
+        claimed_date_of_birth=date(1948, 3, 2),
+        identifiers=[HeldIdentifier(IdentifierKind.CCCD, CCCD, False, None, None)],
+    )
+
+
+@pytest.mark.parametrize(("phone", "confirms"), [(None, False), ("0912000123", True)])
+def test_a_record_confirms_claims_only_through_the_phone_the_citizen_signed_in_with(
+    phone, confirms
+):
+    """A record without a phone must never confirm the claims of a citizen without one:
+    "no phone" on both sides is not the same phone."""
+    record = CarriedIdentity(
+        store=RecordStore.IMMUNIZATION,
+        record_id=uuid.uuid4(),
+        province_code="24",
+        full_name="Lê Thị Hoa",
+        identity=RecordIdentity(
+            (IdentifierKind.CCCD, CCCD), None, phone, date(1948, 3, 2), fold_name("Lê Thị Hoa")
+        ),
+        occurred_at=datetime(2021, 8, 1, tzinfo=UTC),
+    )
+
+    assert (confirmation(_claimant(phone), [record]) is not None) is confirms
