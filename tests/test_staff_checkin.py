@@ -350,6 +350,26 @@ async def test_two_scans_of_one_person_in_a_batch_within_the_window_join(graphql
     assert len(await given.check_in_rows(venue_id=venue_id)) == 1
 
 
+async def test_an_offline_batch_out_of_order_keeps_the_declaration_answered_last(
+    graphql, given, partners
+):
+    citizen = await given.citizen(insurance_number=INSURANCE)
+    operator, _, code = await _operator_with_venue(partners, given)
+    at = datetime.now(UTC) - timedelta(hours=2)
+    later = {**_item("later", code, at + timedelta(minutes=6)), "declaration": {"cough": True}}
+    first = {**_item("first", code, at), "declaration": {"fever": True}}
+    bare = _item("bare", code, at + timedelta(minutes=8))
+
+    answer = await graphql.query(
+        STAFF_CHECK_INS, {"items": [later, first, bare]}, token=operator.token
+    )
+
+    statuses = [r["status"] for r in answer["data"]["staffCheckIns"]["results"]]
+    assert statuses == ["RECORDED", "JOINED", "JOINED"]
+    (row,) = await given.check_in_rows(citizen_id=citizen)
+    assert row.declaration == {"cough": True}
+
+
 async def test_client_ids_are_per_operator(graphql, given, partners):
     await given.citizen(insurance_number=INSURANCE)
     one, _, code_one = await _operator_with_venue(partners, given)
