@@ -10,11 +10,14 @@ record was linked: that would tell a partner who holds an identifier.
 
 import dataclasses
 import datetime as dt
+import uuid
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import ApiError, ErrorCode
@@ -28,9 +31,11 @@ from auth.scopes import Scope
 from models.audit import Actor
 from models.health_status import PassRules
 from models.record_validation import (
+    Catalog,
     Problem,
     SampleInput,
     VaccinationInput,
+    ValidRecord,
     load_catalog,
     validate_sample,
     validate_vaccination,
@@ -172,6 +177,68 @@ def _status(result: ItemResult) -> RecordWriteStatus:
     return RecordWriteStatus(result.outcome.value)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Writes:
+    """What a partner's write of one kind of record needs: what differs between a dose and a
+    sample."""
+
+    kind: RecordKind
+    scope: Scope
+    catalog: Callable[[AsyncConnection], Awaitable[Catalog]]
+    validate: Callable[..., ValidRecord | list[Problem]]
+    # The record as the writer just stored it (entered in error or not).
+    stored: Callable[[AsyncConnection, list[uuid.UUID]], Awaitable[list[Row[Any]]]]
+
+
+_WRITES = {
+    RecordKindName.VACCINATION: _Writes(
+        VACCINATIONS,
+        Scope.IMMUNIZATION_WRITE,
+        lambda immunization: load_catalog(immunization=immunization),
+        validate_vaccination,
+        records_by_ids,
+    ),
+    RecordKindName.TEST_RESULT: _Writes(
+        SAMPLES,
+        Scope.TESTING_WRITE,
+        lambda testing: load_catalog(testing=testing),
+        validate_sample,
+        samples_in_any_status,
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Written:
+    status: RecordWriteStatus | None
+    row: Row[Any] | None
+    user_errors: list[UserError]
+
+
+async def _write(
+    info: strawberry.Info, name: RecordKindName, record: VaccinationInput | SampleInput
+) -> _Written:
+    """Validate one record whole, then store it through the record writer."""
+    writes = _WRITES[name]
+    partner = _partner(info, writes.scope)
+    engines: Engines = info.context.services.engines
+    store = writes.kind.database
+
+    async def write() -> _Written:
+        async with engines[store].connect() as connection:
+            catalog = await writes.catalog(connection)
+        checked = writes.validate(record, catalog, served=partner.province_code)
+        if isinstance(checked, list):
+            return _Written(None, None, _user_errors(checked))
+        [result] = await write_records(engines, writes.kind, _writer(info, partner), [checked])
+        assert result.record_id is not None  # a write always names the stored record
+        async with engines.reader(store).connect() as connection:
+            [row] = await writes.stored(connection, [result.record_id])
+        return _Written(_status(result), row, [])
+
+    return await _in_store(store, write)
+
+
 @strawberry.mutation(
     permission_classes=[WritesRecords],
     description="Record a dose (scope immunization:write). Idempotent on sourceRecordId; the "
@@ -180,26 +247,12 @@ def _status(result: ItemResult) -> RecordWriteStatus:
 async def record_vaccination(
     info: strawberry.Info, input: RecordVaccinationInput
 ) -> RecordVaccinationPayload:
-    partner = _partner(info, Scope.IMMUNIZATION_WRITE)
-    engines: Engines = info.context.services.engines
     record = VaccinationInput(**_fields(input))
-
-    async def write() -> RecordVaccinationPayload:
-        async with engines[Store.IMMUNIZATION].connect() as immunization:
-            catalog = await load_catalog(immunization=immunization)
-        checked = validate_vaccination(record, catalog, served=partner.province_code)
-        if isinstance(checked, list):
-            return RecordVaccinationPayload(
-                status=None, vaccination=None, user_errors=_user_errors(checked)
-            )
-        [result] = await write_records(engines, VACCINATIONS, _writer(info, partner), [checked])
-        async with engines.reader(Store.IMMUNIZATION).connect() as immunization:
-            rows = await records_by_ids(immunization, [result.record_id])
-        return RecordVaccinationPayload(
-            status=_status(result), vaccination=vaccinations_from_rows(rows)[0], user_errors=[]
-        )
-
-    return await _in_store(Store.IMMUNIZATION, write)
+    written = await _write(info, RecordKindName.VACCINATION, record)
+    dose = vaccinations_from_rows([written.row])[0] if written.row is not None else None
+    return RecordVaccinationPayload(
+        status=written.status, vaccination=dose, user_errors=written.user_errors
+    )
 
 
 @strawberry.mutation(
@@ -210,32 +263,12 @@ async def record_vaccination(
 async def record_test_result(
     info: strawberry.Info, input: RecordTestResultInput
 ) -> RecordTestResultPayload:
-    partner = _partner(info, Scope.TESTING_WRITE)
-    engines: Engines = info.context.services.engines
     record = SampleInput(**_fields(input))
-
-    async def write() -> RecordTestResultPayload:
-        async with engines[Store.TESTING].connect() as testing:
-            catalog = await load_catalog(testing=testing)
-        checked = validate_sample(record, catalog, served=partner.province_code)
-        if isinstance(checked, list):
-            return RecordTestResultPayload(
-                status=None, test_result=None, user_errors=_user_errors(checked)
-            )
-        [result] = await write_records(engines, SAMPLES, _writer(info, partner), [checked])
-        async with engines.reader(Store.TESTING).connect() as testing:
-            rows = await samples_in_any_status(testing, [result.record_id])
-        return RecordTestResultPayload(
-            status=_status(result), test_result=test_result_from_row(rows[0]), user_errors=[]
-        )
-
-    return await _in_store(Store.TESTING, write)
-
-
-_KINDS: dict[RecordKindName, tuple[RecordKind, Scope]] = {
-    RecordKindName.VACCINATION: (VACCINATIONS, Scope.IMMUNIZATION_WRITE),
-    RecordKindName.TEST_RESULT: (SAMPLES, Scope.TESTING_WRITE),
-}
+    written = await _write(info, RecordKindName.TEST_RESULT, record)
+    result = test_result_from_row(written.row) if written.row is not None else None
+    return RecordTestResultPayload(
+        status=written.status, test_result=result, user_errors=written.user_errors
+    )
 
 
 @strawberry.mutation(
@@ -249,8 +282,8 @@ async def void_record(
     source_record_id: str,
     updated_at: dt.datetime | None = None,
 ) -> VoidRecordPayload:
-    record_kind, scope = _KINDS[kind]
-    partner = _partner(info, scope)
+    record_kind = _WRITES[kind].kind
+    partner = _partner(info, _WRITES[kind].scope)
     engines: Engines = info.context.services.engines
     if updated_at is not None and updated_at.tzinfo is None:
         updated_at = updated_at.replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
