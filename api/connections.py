@@ -19,11 +19,16 @@ def build_connection(
     time_of: str,
     to_node: Callable[[Row[Any]], Any],
     has_previous: bool,
+    id_of: str = "id",
 ) -> ConnectionT:
-    """rows holds up to size + 1 rows; the extra one only says there is a next page."""
+    """rows holds up to size + 1 rows; the extra one only says there is a next page. Each
+    edge's cursor is the row's (time_of, id_of) columns."""
     page = rows[:size]
     edges = [
-        relay.Edge(cursor=encode_cursor(kind, getattr(row, time_of), row.id), node=to_node(row))
+        relay.Edge(
+            cursor=encode_cursor(kind, getattr(row, time_of), getattr(row, id_of)),
+            node=to_node(row),
+        )
         for row in page
     ]
     return connection_type(

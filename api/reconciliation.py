@@ -11,9 +11,10 @@ import strawberry
 from sqlalchemy import Row
 from strawberry import relay
 
+from api.connections import build_connection
 from api.errors import BadUserInput
 from api.nodes import parse_typed_node_id
-from api.pagination import decode_cursor, encode_cursor, page_size
+from api.pagination import decode_cursor, page_size
 from api.user_errors import UserError, user_error
 from auth.permissions import Reconciles
 from auth.principal import PartnerPrincipal
@@ -236,21 +237,15 @@ async def unmatched_records(
         )
     page = links[:size]
     details = await _details(info, page) if page else {}
-    edges = [
-        relay.Edge(  # type: ignore[type-var]
-            cursor=encode_cursor(QUEUE_CURSOR, link.matched_at, link.record_id),
-            node=_unmatched_from(link, details.get(link.record_id)),
-        )
-        for link in page
-    ]
-    return UnmatchedRecordConnection(
-        edges=edges,
-        page_info=relay.PageInfo(
-            has_next_page=len(links) > size,
-            has_previous_page=position is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+    return build_connection(
+        UnmatchedRecordConnection,
+        QUEUE_CURSOR,
+        links,
+        size,
+        "matched_at",
+        lambda link: _unmatched_from(link, details.get(link.record_id)),
+        has_previous=position is not None,
+        id_of="record_id",
     )
 
 

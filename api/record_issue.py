@@ -13,7 +13,7 @@ from strawberry import relay
 from api.connections import build_connection
 from api.errors import not_visible
 from api.nodes import keep_order, own_citizen, parse_node_ids, parse_typed_node_id
-from api.pagination import decode_cursor, encode_cursor, page_size
+from api.pagination import decode_cursor, page_size
 from api.reconciliation import STORE_OF, RecordKind, province_of
 from api.user_errors import UserError, user_error
 from auth.permissions import IsCitizen, Reconciles
@@ -312,24 +312,16 @@ async def record_issues(
         entries = [(citizen_id, [Section.RECORD_ISSUES.value]) for citizen_id in citizens]
         await record(core, _actor(info), AuditAction.READ, entries, info.context.request_id)
         await core.commit()
-    edges = [
-        relay.Edge(  # type: ignore[type-var]
-            cursor=encode_cursor(PROVINCE_ISSUE_CURSOR, row.created_at, row.id),
-            node=ProvinceRecordIssue(
-                issue=record_issue_from_row(row),
-                citizen=_reporter(citizens.get(row.citizen_id)),
-            ),
-        )
-        for row in page
-    ]
-    return ProvinceRecordIssueConnection(
-        edges=edges,
-        page_info=relay.PageInfo(
-            has_next_page=len(rows) > size,
-            has_previous_page=position is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+    return build_connection(
+        ProvinceRecordIssueConnection,
+        PROVINCE_ISSUE_CURSOR,
+        rows,
+        size,
+        "created_at",
+        lambda row: ProvinceRecordIssue(
+            issue=record_issue_from_row(row), citizen=_reporter(citizens.get(row.citizen_id))
         ),
+        has_previous=position is not None,
     )
 
 
