@@ -368,19 +368,6 @@ DOSE_PROBLEMS = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "good", "field", "code"), DOSE_PROBLEMS)
-async def test_a_dose_with_a_problem_is_refused_and_nothing_is_written(
-    graphql, engines, site, bad, good, field, code
-):
-    refused = await record(graphql, site.token, **bad)
-    assert refused["status"] is None and refused["vaccination"] is None
-    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(field, code)]
-    assert await count_rows(engines, "vaccination_records") == 0
-
-    accepted = await record(graphql, site.token, **good)
-    assert (accepted["status"], accepted["userErrors"]) == ("INSERTED", [])
-
-
 SAMPLE_PROBLEMS = [
     ({"testType": "PCR_SALIVA"}, {"testType": "rapid_antigen"}, "testType", "UNKNOWN_TEST_TYPE"),
     ({"result": "MAYBE"}, {"result": "PENDING"}, "result", "INVALID_VALUE"),
@@ -407,16 +394,30 @@ SAMPLE_PROBLEMS = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "good", "field", "code"), SAMPLE_PROBLEMS)
-async def test_a_sample_with_a_problem_is_refused_and_nothing_is_written(
-    graphql, engines, lab, bad, good, field, code
-):
-    refused = await record_test(graphql, lab.token, **bad)
-    assert refused["status"] is None and refused["testResult"] is None
-    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(field, code)]
-    assert await count_rows(engines, "samples") == 0
+# For each kind: how a partner writes it, who writes it, what the write returns, the table.
+WRITES = {
+    "dose": (record, "site", "vaccination", "vaccination_records"),
+    "sample": (record_test, "lab", "testResult", "samples"),
+}
 
-    accepted = await record_test(graphql, lab.token, **good)
+
+@pytest.mark.parametrize(
+    ("kind", "bad", "good", "field", "code"),
+    [("dose", *problem) for problem in DOSE_PROBLEMS]
+    + [("sample", *problem) for problem in SAMPLE_PROBLEMS],
+)
+async def test_a_record_with_a_problem_is_refused_and_nothing_is_written(
+    graphql, engines, site, lab, kind, bad, good, field, code
+):
+    write, partner_name, written, table = WRITES[kind]
+    partner = {"site": site, "lab": lab}[partner_name]
+
+    refused = await write(graphql, partner.token, **bad)
+    assert refused["status"] is None and refused[written] is None
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(field, code)]
+    assert await count_rows(engines, table) == 0
+
+    accepted = await write(graphql, partner.token, **good)
     assert (accepted["status"], accepted["userErrors"]) == ("INSERTED", [])
 
 
