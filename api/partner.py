@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +22,8 @@ from models.stores import Engines, Store, StoreUrls
 
 _DURATION = re.compile(r"(\d+)([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+T = TypeVar("T")
 
 
 def parse_expiry(raw: str) -> datetime:
@@ -57,10 +59,12 @@ def parse_scope_list(raw: str) -> frozenset[Scope]:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
-def _in_core(
-    urls: StoreUrls, settings: Settings, work: Callable[[AsyncConnection], Awaitable[Any]]
-) -> Any:
-    async def run() -> Any:
+def in_core_transaction(
+    urls: StoreUrls, settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]
+) -> T:
+    """Run a command's work in one transaction of the core store, on engines made for it."""
+
+    async def run() -> T:
         engines = Engines(urls, settings)
         try:
             async with engines[Store.CORE].begin() as core:
@@ -91,7 +95,7 @@ def cmd_create(args: argparse.Namespace, urls: StoreUrls, settings: Settings) ->
         print("healthgraph partner: `reconcile` needs --province", file=sys.stderr)
         return 2
     try:
-        issued = _in_core(
+        issued = in_core_transaction(
             urls,
             settings,
             lambda core: partners.create(core, args.name, scopes, args.province, args.expires),
@@ -104,7 +108,7 @@ def cmd_create(args: argparse.Namespace, urls: StoreUrls, settings: Settings) ->
 
 
 def cmd_list(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> int:
-    rows = _in_core(urls, settings, all_partners)
+    rows = in_core_transaction(urls, settings, all_partners)
     print("ID                                    NAME / SCOPES / PROVINCE / LIVE TOKENS / STATUS")
     for row in rows:
         status = f"revoked {_when(row.revoked_at)}" if row.revoked_at else "active"
@@ -120,7 +124,9 @@ def cmd_list(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> i
 
 def cmd_revoke(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> int:
     try:
-        partner_id = _in_core(urls, settings, lambda core: partners.revoke(core, args.partner))
+        partner_id = in_core_transaction(
+            urls, settings, lambda core: partners.revoke(core, args.partner)
+        )
     except partners.PartnerNotFound as error:
         print(f"healthgraph partner: {error}", file=sys.stderr)
         return 1
@@ -133,7 +139,7 @@ def cmd_rotate(args: argparse.Namespace, urls: StoreUrls, settings: Settings) ->
         datetime.now(UTC) + timedelta(minutes=args.grace_minutes) if args.grace_minutes else None
     )
     try:
-        issued = _in_core(
+        issued = in_core_transaction(
             urls,
             settings,
             lambda core: partners.rotate(core, args.partner, args.expires, old_until),

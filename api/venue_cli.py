@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.partner import _in_core
+from api.partner import in_core_transaction
 from api.poster import PosterFormat
 from api.venue import venue_poster
 from auth.qr import QrSigner
@@ -47,7 +47,7 @@ def cmd_create(args: argparse.Namespace, urls: StoreUrls, settings: Settings) ->
 
     if not (len(args.province) == 2 and args.province.isdigit()):
         return _fail("--province is a two-digit province code")
-    row = _in_core(urls, settings, create)
+    row = in_core_transaction(urls, settings, create)
     if row is None:
         return _fail(f"no live partner named {args.operator!r}")
     print(_line(row))
@@ -64,7 +64,7 @@ def cmd_list(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> i
             operator_id = operator.id
         return await venues.venues_of(core, operator_id, args.province)
 
-    rows = _in_core(urls, settings, listing)
+    rows = in_core_transaction(urls, settings, listing)
     if rows is None:
         return _fail(f"no partner named {args.operator!r}")
     print(f"{'CODE':<16} {'KIND':<24} {'STATE':<17} {'DISTRICT, PROVINCE':<28} NAME")
@@ -78,7 +78,7 @@ def cmd_close(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> 
         row = await venues.venue_by_code(core, args.code.strip().upper())
         return await venues.close_venue(core, row.id) if row is not None else None
 
-    row = _in_core(urls, settings, close)
+    row = in_core_transaction(urls, settings, close)
     if row is None:
         return _fail(f"no venue has the code {args.code!r}")
     print(_line(row))
@@ -86,7 +86,7 @@ def cmd_close(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> 
 
 
 def cmd_qr(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> int:
-    row = _in_core(
+    row = in_core_transaction(
         urls, settings, lambda core: venues.venue_by_code(core, args.code.strip().upper())
     )
     if row is None:
