@@ -20,7 +20,7 @@ from api.citizen import Citizen, citizen, me
 from api.consent import grant_consent, revoke_consent
 from api.errors import PublicErrors
 from api.exposure import Exposure, exposures
-from api.exposure_alert import ExposureAlert, exposure_alert_raised, mark_case
+from api.exposure_alert import exposure_alert_raised, mark_case
 from api.health_pass import (
     health_pass_query,
     revoke_health_pass_mutation,
@@ -112,7 +112,7 @@ class Subscription:
         permission_classes=[IsCitizen],
         description="Your test results as labs record them (websocket, graphql-transport-ws).",
     )
-    exposure_alert: ExposureAlert = strawberry.subscription(
+    exposure_alert = strawberry.subscription(
         resolver=exposure_alert_raised,
         permission_classes=[IsCitizen],
         description="Alerts as authorities raise them: you were near a confirmed case "

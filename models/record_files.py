@@ -7,6 +7,7 @@ records is models.record_import's job. What makes a whole file unreadable
 
 import codecs
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,8 @@ def _check_encoding(path: Path) -> None:
 
 def read_csv(path: Path) -> Table:
     _check_encoding(path)
-    file = path.open("r", encoding="utf-8-sig", newline="")
+    binary = path.open("rb")
+    file = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
     reader = csv.reader(file)
     try:
         header = _header(next(reader))
@@ -81,7 +83,7 @@ def read_csv(path: Path) -> Table:
         with file:
             for raw in reader:
                 if not reader.line_num % _PROGRESS_LINES:
-                    table.read = file.buffer.tell()
+                    table.read = binary.tell()
                 if not "".join(raw).strip():
                     continue
                 broken = None

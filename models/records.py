@@ -369,7 +369,7 @@ async def _owners_after_matching(
     owners = {
         r.record_id: r.match.citizen_id
         for r in changed
-        if r.match is not None and r.match.citizen_id is not None
+        if r.record_id is not None and r.match is not None and r.match.citizen_id is not None
     }
     if not changed:
         return owners
