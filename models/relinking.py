@@ -10,7 +10,9 @@ birth date, or is linked to them now; a person's decision on a record stands
 - a record confirms the citizen's claims, when the claim is made
   (`confirm_from_records`) or when the record arrives (the record writer
   calls `confirm_claims_by_arrivals` with the records it just wrote);
-- the citizen changes the name that a match by phone needs (auth.identity).
+- the citizen changes the name that a match by phone needs (auth.identity);
+- a province office registers a citizen, or gives one a phone
+  (auth.registration).
 
 A first sign-in verifies only the phone, which links nothing without a
 verified birth date; an operator's decision links one record and verifies
@@ -20,11 +22,11 @@ nothing.
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from models.audit import Actor, AuditAction, record
-from models.identifiers import IdentifierKind, normalize_phone_or_none
+from models.identifiers import IdentifierKind
 from models.link import RecordStore, linked_record_ids
 from models.matching import link_records
 from models.profile import (
@@ -118,17 +120,6 @@ async def confirm_from_records(engines: Engines, citizen_id: uuid.UUID) -> bool:
     return True
 
 
-async def confirm_claims_of_phones(engines: Engines, phones: Iterable[str | None]) -> int:
-    """After records arrive: the citizens signed in with the phones they carry may have
-    claims that a record now confirms. Returns how many citizens had claims verified."""
-    normalised = sorted({p for p in map(normalize_phone_or_none, phones) if p is not None})
-    if not normalised:
-        return 0
-    async with reading(engines, Store.CORE) as core:
-        claimants = await claimants_by_phone(core, normalised)
-    return sum([await confirm_from_records(engines, citizen_id) for citizen_id in claimants])
-
-
 async def confirm_claims_by_arrivals(engines: Engines, arrived: Sequence[CarriedIdentity]) -> int:
     """After records arrive: the citizens signed in with a phone they carry, whose claims one
     of them confirms, have those claims verified. Two queries whatever the number of records
@@ -145,7 +136,7 @@ async def confirm_claims_by_arrivals(engines: Engines, arrived: Sequence[Carried
         found = await profiles(core, claimants) if claimants else {}
     confirmed = 0
     for citizen_id, profile in sorted(found.items()):
-        confirms = confirmation(profile, by_phone.get(profile.phone, ()))
+        confirms = confirmation(profile, by_phone.get(profile.phone or "", []))
         if confirms is None:
             continue
         try:

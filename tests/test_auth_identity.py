@@ -7,7 +7,6 @@ import pytest
 import sqlalchemy as sa
 from strawberry import relay
 
-from models.relinking import confirm_claims_of_phones
 from models.stores import Store
 
 UPDATE = """mutation($input: ProfileInput!) { updateProfile(input: $input) {
@@ -318,32 +317,6 @@ async def test_a_partner_cannot_update_a_profile(graphql, partners):
     body = await graphql.query(UPDATE, claims(), token=partner.token)
 
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-
-
-async def test_a_record_arriving_after_the_claim_verifies_it(graphql, given, sign_in):
-    session = await sign_in(PHONE)
-    await update(graphql, session["accessToken"])
-    await dose(
-        given,
-        "recorded next week",
-        national_id=CCCD,
-        phone="+84 912 345 678",
-        date_of_birth=BIRTH,
-        full_name="Nguyễn Văn An",
-    )
-    assert await sites_seen(graphql, session["accessToken"]) == []
-
-    confirmed = await confirm_claims_of_phones(given.engines, ["+84 912 345 678", None, "junk"])
-
-    assert confirmed == 1
-    assert await sites_seen(graphql, session["accessToken"]) == ["recorded next week"]
-
-
-async def test_records_of_other_phones_confirm_nothing(graphql, given, sign_in):
-    session = await sign_in(PHONE)
-    await update(graphql, session["accessToken"])
-
-    assert await confirm_claims_of_phones(given.engines, ["0987654321"]) == 0
 
 
 async def test_a_verifier_cannot_tell_a_missing_citizen_from_an_unclaimed_value(
