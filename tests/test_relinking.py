@@ -2,6 +2,7 @@
 however the site typed it."""
 
 import csv
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from strawberry import relay
 from strawberry.utils.str_converters import to_snake_case
 
 from models.identifiers import IdentifierKind
@@ -30,6 +32,11 @@ NAME = "Nguyễn Văn An"
 
 async def doses(graphql: GraphQLClient, token: str) -> list[int]:
     body = await graphql.query(DOSES, token=token)
+    return sorted(d["doseNumber"] for d in body["data"]["me"]["vaccinations"])
+
+
+async def doses_of(graphql: GraphQLClient, citizen: uuid.UUID) -> list[int]:
+    body = await graphql.query(DOSES, as_citizen=citizen)
     return sorted(d["doseNumber"] for d in body["data"]["me"]["vaccinations"])
 
 
@@ -217,6 +224,38 @@ async def test_a_new_name_links_nothing_while_the_birth_date_is_only_claimed(
     await graphql.query(UPDATE, {"input": {"fullName": NAME}}, token=token)
 
     assert await doses(graphql, token) == []
+
+
+REGISTER = """mutation($input: RegisterCitizenInput!) {
+  registerCitizen(input: $input) { citizenId userErrors { field code } } }"""
+ADD_PHONE = """mutation($id: ID!, $phone: String!) {
+  addCitizenPhone(citizenId: $id, phone: $phone) { added userErrors { field code } } }"""
+
+
+async def test_a_phone_the_office_gives_links_the_records_typed_with_it_and_the_birth_date(
+    graphql: GraphQLClient, given: Given, partners: Any
+) -> None:
+    office = await partners.create("reconcile", name="Sở Y tế Bắc Giang", province_code="24")
+    born = date(1948, 3, 2)
+    person = {"fullName": "Lê Thị Hoa", "dateOfBirth": born.isoformat(), "nationalId": CCCD}
+    body = await graphql.query(REGISTER, {"input": person}, token=office.token)
+    citizen = body["data"]["registerCitizen"]["citizenId"]
+    await given.vaccination(
+        dose_number=1, phone="0912 000 888", date_of_birth=born, full_name="Lê Thị Hoa"
+    )
+    # The same phone typed for someone born another day: never hers.
+    await given.vaccination(
+        dose_number=2, phone="0912 000 888", date_of_birth=date(1975, 1, 1), full_name="Lê Thị Hoa"
+    )
+    as_her = uuid.UUID(relay.GlobalID.from_id(citizen).node_id)
+    assert await doses_of(graphql, as_her) == []
+
+    answer = await graphql.query(
+        ADD_PHONE, {"id": citizen, "phone": "0912000888"}, token=office.token
+    )
+
+    assert answer["data"]["addCitizenPhone"] == {"added": True, "userErrors": []}
+    assert await doses_of(graphql, as_her) == [1]
 
 
 @pytest.mark.parametrize("store", list(RecordStore))
