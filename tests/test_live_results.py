@@ -275,6 +275,28 @@ async def test_signing_out_closes_the_socket(
     assert (code, reason) == (4403, "session ended")
 
 
+async def test_an_expired_token_is_refused_at_connection_init(
+    servers: Any, given: Given, issuer: TokenIssuer, live_socket: Any
+) -> None:
+    expired = issuer.issue(await given.citizen(), now=datetime.now(UTC) - 2 * issuer.ttl)
+    async with live_socket(servers[0].websocket_url) as socket:
+        await socket.send({"type": "connection_init", "payload": {"token": expired}})
+        assert (await socket.closed_with())[0] == 4403
+
+
+async def test_the_token_of_a_session_already_signed_out_closes_the_socket(
+    servers: Any, given: Given, engines: Engines, issuer: TokenIssuer, live_socket: Any
+) -> None:
+    citizen = await given.citizen()
+    family = await _session(engines, citizen)
+    async with engines[Store.CORE].begin() as core:
+        await revoke_family(core, family)
+    async with live_socket(servers[0].websocket_url) as socket:
+        await _subscribed(socket, issuer.issue(citizen, session_id=family))
+        code, reason = await socket.closed_with(timeout=15)
+    assert (code, reason) == (4403, "session ended")
+
+
 async def test_a_live_session_keeps_its_socket_open_across_checks(
     servers: Any, given: Given, engines: Engines, issuer: TokenIssuer, live_socket: Any
 ) -> None:
