@@ -417,8 +417,7 @@ class Plan:
 async def _fetched(engines: Engines, store: Store, read: Callable[[Any], Any]) -> Any:
     """read(connection) on the store's plain pool, timed as a store read."""
     with engines.observer.read(store):
-        pool = await engines.pool(store)
-        async with pool.acquire() as connection:
+        async with engines.plain(store) as connection:
             return await read(connection)
 
 

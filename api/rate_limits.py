@@ -42,7 +42,7 @@ async def count_request(context: Context) -> None:
         return
     window = timedelta(seconds=settings.rate_limit_window_seconds)
     try:
-        async with context.services.engines.reader(Store.CORE).connect() as core:
+        async with context.services.engines.plain(Store.CORE) as core:
             hits = await hit_many(core, list(limits), window)
     except Exception as error:
         if not is_unavailable(error):

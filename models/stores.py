@@ -4,7 +4,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -181,6 +181,8 @@ class Engines(Mapping[Store, AsyncEngine]):
     def __init__(self, urls: StoreUrls, settings: Settings) -> None:
         self.urls = urls
         self.read_timeout = settings.store_read_timeout
+        # How long a request waits for a connection of a plain pool (Engines.pool).
+        self.acquire_timeout = settings.store_connect_timeout
         self.observer = StoreObserver()
         self._engines = {
             store: create_engine_for(store, url, settings) for store, url in urls.items()
@@ -216,9 +218,9 @@ class Engines(Mapping[Store, AsyncEngine]):
         return self.urls[store] == self.urls[other]
 
     async def pool(self, store: Store) -> asyncpg.Pool:
-        """A plain asyncpg pool on the store's database, without SQLAlchemy (compiled
-        plans read through it); stores with the same URL share one. Opened on first use,
-        in the running event loop, and closed by dispose."""
+        """A plain asyncpg pool on the store's database, without SQLAlchemy, for what runs
+        on every request (compiled plans, request counting); stores with the same URL share
+        one. Opened on first use, in the running event loop, and closed by dispose."""
         url = self.urls[store]
         pool = self._pools.get(url)
         if pool is not None:
@@ -237,6 +239,23 @@ class Engines(Mapping[Store, AsyncEngine]):
         self._pools[url] = pool
         return pool
 
+    @asynccontextmanager
+    async def plain(self, store: Store) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of the store's plain pool. One that fails in any way is closed, not
+        returned: the pool skips asyncpg's reset round trip, which is what would otherwise
+        find a connection left mid-statement (by a timeout, a restarted server)."""
+        pool = await self.pool(store)
+        async with pool.acquire(timeout=self.acquire_timeout) as connection:
+            try:
+                yield connection
+            except BaseException as error:
+                with suppress(asyncpg.InterfaceError):  # already closed and given back
+                    connection.terminate()
+                if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError):
+                    # The connection broke under us (a server that went away mid-read).
+                    raise StoreUnavailable(store) from error
+                raise
+
     async def _open_pool(self, url: str) -> asyncpg.Pool:
         settings = self._settings
         return await asyncpg.create_pool(
@@ -246,13 +265,13 @@ class Engines(Mapping[Store, AsyncEngine]):
             max_size=settings.store_pool_size,
             timeout=settings.store_connect_timeout,
             command_timeout=settings.store_statement_timeout + 1,
-            # Plans only read, changing nothing in the session: asyncpg's default reset
-            # (a round trip of RESET ALL, UNLISTEN *, ... on every release) has nothing
-            # to undo. An open transaction is still rolled back.
+            # Nothing run here changes the session: asyncpg's default reset (a round trip
+            # of RESET ALL, UNLISTEN *, ... on every release) would have nothing to undo.
+            # An open transaction is still rolled back.
             reset=_nothing_to_reset,
             server_settings={
                 "statement_timeout": str(int(settings.store_statement_timeout * 1000)),
-                "application_name": "healthgraph-plans",
+                "application_name": "healthgraph",
                 # Each statement is written for one shape of document: the generic plan
                 # is as good as a custom one, and needs no planning after the first run.
                 "plan_cache_mode": "force_generic_plan",

@@ -1,7 +1,8 @@
 -- Sends the dashboard query, each request for the next citizen in a list.
 -- Arguments (after `--`): BODY_FILE VALUES_FILE MODE
 --   MODE "bearer":   every request sends BODY_FILE as is, with
---                    "Authorization: Bearer <line>" from VALUES_FILE;
+--                    "Authorization: Bearer <line>" from VALUES_FILE and an
+--                    X-Forwarded-For address of its own per line;
 --   MODE "variable": every request sends BODY_FILE with __CITIZEN_ID__
 --                    replaced by the line from VALUES_FILE.
 -- Each thread starts at its own offset in the list, so that threads ask for
@@ -42,6 +43,9 @@ function init(args)
     local request_body = body
     if mode == "bearer" then
       headers["Authorization"] = "Bearer " .. value
+      -- Each phone from its own address, as a proxy in front of the service says.
+      headers["X-Forwarded-For"] = string.format(
+        "10.%d.%d.%d", math.floor(index / 65536) % 256, math.floor(index / 256) % 256, index % 256)
     else
       request_body = string.gsub(body, "__CITIZEN_ID__", value)
     end
