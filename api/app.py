@@ -4,7 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
@@ -35,6 +35,7 @@ from models.checkin import ensure_partitions
 from models.config import Settings, get_settings
 from models.migration import StoreNotMigrated, check_migrated
 from models.notify import Broker
+from models.ratelimit import RequestCounts
 from models.retention import months_needed
 from models.stores import Engines, Store, StoreUrls, is_unavailable, redact, resolve_urls
 
@@ -57,6 +58,14 @@ async def _check_store(engines: Engines, store: Store, settings: Settings) -> No
         log.warning(
             "the %s store is unreachable at start-up (%s)", store.value, redact(engines.urls[store])
         )
+
+
+async def _last_counts(counts: RequestCounts) -> None:
+    """The hits counted since the last write, written on the way out."""
+    try:
+        await counts.flush()
+    except Exception as error:
+        log.warning("request counts not written: %s", error.__class__.__name__)
 
 
 async def check_stores(engines: Engines, settings: Settings) -> None:
@@ -172,14 +181,23 @@ def create_app(
                 tracer=tracer,
                 revocations=revocations,
                 passes=PassIssuer.from_settings(settings),
+                request_counts=RequestCounts(
+                    engines,
+                    timedelta(seconds=settings.rate_limit_window_seconds),
+                    settings.rate_limit_flush_seconds,
+                ),
             )
             app.state.services = services
             refreshing = asyncio.create_task(revocations.keep_fresh())
+            assert services.request_counts is not None
+            counting = asyncio.create_task(services.request_counts.keep_flushing())
             try:
                 async with keeping_partitions_current(engines[Store.CORE], settings):
                     yield
             finally:
                 refreshing.cancel()
+                counting.cancel()
+                await _last_counts(services.request_counts)
         finally:
             await broker.close()
             await engines.dispose()

@@ -18,6 +18,7 @@ from auth.signin import SignIn
 from auth.tokens import TokenIssuer
 from models.config import Settings
 from models.notify import Broker
+from models.ratelimit import RequestCounts
 from models.stores import Engines, Store
 
 
@@ -35,6 +36,7 @@ class Services:
     tracer: Tracer | None = None
     revocations: Revocations | None = None
     passes: PassIssuer | None = None
+    request_counts: RequestCounts | None = None
 
 
 @dataclass

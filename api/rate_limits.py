@@ -3,14 +3,12 @@ so that they hold across every process. A refusal is HTTP 429 with `Retry-After`
 and `extensions.retryAfter`."""
 
 import logging
-from datetime import timedelta
 
 from api.context import Context
 from api.errors import ErrorCode
 from api.graphql_http import TransportError
 from auth.principal import CitizenPrincipal, PartnerPrincipal
-from models.ratelimit import hit_many
-from models.stores import Store, is_unavailable
+from models.stores import is_unavailable
 
 log = logging.getLogger("healthgraph.ratelimit")
 
@@ -40,10 +38,10 @@ async def count_request(context: Context) -> None:
         limits[f"req:address:{client_address(context)}"] = settings.rate_limit_per_address
     if not limits:
         return
-    window = timedelta(seconds=settings.rate_limit_window_seconds)
+    counts = context.services.request_counts
+    assert counts is not None, "the app counts requests from its start"
     try:
-        async with context.services.engines.plain(Store.CORE) as core:
-            hits = await hit_many(core, list(limits), window)
+        hits = await counts.hit(limits)
     except Exception as error:
         if not is_unavailable(error):
             raise

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     rate_limit_per_token: int = Field(default=600, ge=0)
     rate_limit_per_address: int = Field(default=1200, ge=0)
     rate_limit_window_seconds: int = Field(default=60, ge=1)
+    # While a caller is well within its limits, its requests are counted in this process
+    # and written to the core store in one statement this often (see RequestCounts).
+    rate_limit_flush_seconds: float = Field(default=0.5, gt=0)
     # Citizen tokens may only run operations registered as persisted queries.
     persisted_queries_only: bool = False
     # GraphiQL at GET /graphql: unset, on in development and off in production.

@@ -1,8 +1,10 @@
 """Requests are counted per caller and per address in the core store."""
 
 import pytest
+import sqlalchemy as sa
 
 from api.app import create_app
+from models.stores import Store
 
 VACCINES = {"query": "{ vaccines { code } }"}
 
@@ -66,3 +68,27 @@ async def test_a_limit_of_zero_is_off(client_with, limit):
         statuses = {(await client.post("/graphql", json=VACCINES)).status_code for _ in range(5)}
 
     assert statuses == {200}
+
+
+async def test_requests_well_within_the_limits_all_reach_the_core_store(client_with, engines):
+    async with client_with(address="10.1.0.7", rate_limit_per_address=100) as client:
+        statuses = {(await client.post("/graphql", json=VACCINES)).status_code for _ in range(7)}
+    async with engines[Store.CORE].connect() as core:
+        query = sa.text("SELECT hits FROM core.rate_limits WHERE key = 'req:address:10.1.0.7'")
+        hits = (await core.execute(query)).scalar_one()
+
+    assert statuses == {200}
+    assert hits == 7
+
+
+async def test_two_processes_counting_in_batches_refuse_past_the_limit_exactly(client_with):
+    async with (
+        client_with(address="10.1.0.8", rate_limit_per_address=10) as first,
+        client_with(address="10.1.0.8", rate_limit_per_address=10) as second,
+    ):
+        statuses = [
+            (await client.post("/graphql", json=VACCINES)).status_code
+            for client in [first, second] * 6
+        ]
+
+    assert statuses == [200] * 10 + [429] * 2
