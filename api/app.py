@@ -222,7 +222,7 @@ def create_app(
             Route("/.well-known/jwks.json", jwks),
             *graphiql,
             Route("/venues/{code}/qr.svg", venue_qr_svg),
-            Route("/citizens/{id}/personal-qr.{format}", personal_qr_print),
+            Route("/citizens/personal-qr.{format}", personal_qr_print),
             Route("/.well-known/revoked-passes", revoked_passes),
         ],
         middleware=_middleware(settings),
