@@ -2,6 +2,7 @@
 only, in its own province, with every bad field named; the identifiers it types link the
 citizen's records and staff scans, and a phone can be given to them later by the office."""
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -129,6 +130,19 @@ async def test_registering_the_same_person_again_gives_the_same_citizen_and_chan
     assert await citizens_in(engines) == 1
     log = await graphql.query(ACCESS_LOG, as_citizen=_uuid(first))
     assert [e["node"]["action"] for e in log["data"]["me"]["accessLog"]["edges"]] == ["REGISTER"]
+
+
+async def test_two_registrations_of_one_person_at_the_same_moment_make_one_citizen(
+    graphql, partners, engines
+):
+    operator = await office(partners)
+
+    answers = await asyncio.gather(*(register(graphql, operator.token) for _ in range(4)))
+
+    assert all(answer["userErrors"] == [] for answer in answers)
+    assert len({answer["citizenId"] for answer in answers}) == 1
+    assert sorted(answer["created"] for answer in answers) == [False, False, False, True]
+    assert await citizens_in(engines) == 1
 
 
 async def test_a_citizen_who_signed_in_and_holds_the_id_verified_is_never_registered_twice(
