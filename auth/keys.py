@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,9 @@ class SigningKey:
     # Orders keys: the activation time, else the file's modification time.
     since: float = 0.0
 
-    @property
+    @cached_property
     def public_key(self) -> ec.EllipticCurvePublicKey:
+        # Made once: every token verification uses it.
         return self.private_key.public_key()
 
     def active_at(self, moment: datetime) -> bool:
