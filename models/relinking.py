@@ -48,29 +48,38 @@ _IDENTITY = "identity"
 async def relink(engines: Engines, citizen_id: uuid.UUID) -> None:
     """Match again the records that carry what the citizen holds verified, and those linked
     to them; a store that is down is skipped (its records match when they next arrive)."""
-    async with reading(engines, Store.CORE) as core:
-        profile = await profile_of(core, citizen_id)
-        linked = (await linked_record_ids(core, [citizen_id]))[citizen_id]
-    if profile is None:
+    await relink_many(engines, [citizen_id])
+
+
+async def relink_many(engines: Engines, citizen_ids: Sequence[uuid.UUID]) -> None:
+    """relink for several citizens at once: their records are matched together, once per
+    store, against what they all hold verified now."""
+    if not citizen_ids:
         return
-    verified = [
-        (i.kind, i.value)
-        for i in profile.identifiers
-        if i.verified and i.kind is not IdentifierKind.PHONE
-    ]
+    async with reading(engines, Store.CORE) as core:
+        found = await profiles(core, citizen_ids)
+        linked = await linked_record_ids(core, list(found))
     for record_store in RecordStore:
         try:
+            records: dict[uuid.UUID, CarriedIdentity] = {}
             async with reading(engines, Store(record_store.value)) as connection:
-                records = await records_carrying(
-                    connection,
-                    record_store,
-                    verified,
-                    profile.phone,
-                    profile.date_of_birth,
-                    linked[record_store],
-                )
+                for citizen_id, profile in found.items():
+                    verified = [
+                        (i.kind, i.value)
+                        for i in profile.identifiers
+                        if i.verified and i.kind is not IdentifierKind.PHONE
+                    ]
+                    carried = await records_carrying(
+                        connection,
+                        record_store,
+                        verified,
+                        profile.phone,
+                        profile.date_of_birth,
+                        linked[citizen_id][record_store],
+                    )
+                    records.update((r.record_id, r) for r in carried)
             async with reading(engines, Store.CORE) as core:
-                await link_records(core, record_store, [r.to_link() for r in records])
+                await link_records(core, record_store, [r.to_link() for r in records.values()])
                 await core.commit()
         except StoreUnavailable:
             log.warning("records of the %s store not re-matched: unavailable", record_store)
@@ -122,9 +131,10 @@ async def confirm_from_records(engines: Engines, citizen_id: uuid.UUID) -> bool:
 
 async def confirm_claims_by_arrivals(engines: Engines, arrived: Sequence[CarriedIdentity]) -> int:
     """After records arrive: the citizens signed in with a phone they carry, whose claims one
-    of them confirms, have those claims verified. Two queries whatever the number of records
-    (records that arrived earlier were looked at when they, or the claims, came); returns how
-    many citizens had claims verified."""
+    of them confirms, have those claims verified (in one transaction), then their records are
+    matched again together. Two queries find them whatever the number of records (records
+    that arrived earlier were looked at when they, or the claims, came); returns how many
+    citizens had claims verified."""
     by_phone: dict[str, list[CarriedIdentity]] = defaultdict(list)
     for carried in arrived:
         if carried.identity.phone is not None:
@@ -134,17 +144,25 @@ async def confirm_claims_by_arrivals(engines: Engines, arrived: Sequence[Carried
     async with reading(engines, Store.CORE) as core:
         claimants = await claimants_by_phone(core, sorted(by_phone))
         found = await profiles(core, claimants) if claimants else {}
-    confirmed = 0
-    for citizen_id, profile in sorted(found.items()):
-        confirms = confirmation(profile, by_phone.get(profile.phone or "", []))
-        if confirms is None:
-            continue
-        try:
-            await verify(
-                engines, citizen_id, confirms.identifiers, confirms.date_of_birth, confirms.source
-            )
-        except AlreadyVerifiedElsewhere:
-            log.warning("a record confirms a claim that is verified for another citizen")
-            continue
-        confirmed += 1
-    return confirmed
+    confirmed: list[uuid.UUID] = []
+    async with reading(engines, Store.CORE) as core:
+        for citizen_id, profile in sorted(found.items()):
+            confirms = confirmation(profile, by_phone.get(profile.phone or "", []))
+            if confirms is None:
+                continue
+            try:
+                async with core.begin_nested():
+                    await mark_verified(
+                        core,
+                        citizen_id,
+                        confirms.identifiers,
+                        confirms.date_of_birth,
+                        confirms.source,
+                    )
+            except AlreadyVerifiedElsewhere:
+                log.warning("a record confirms a claim that is verified for another citizen")
+                continue
+            confirmed.append(citizen_id)
+        await core.commit()
+    await relink_many(engines, confirmed)
+    return len(confirmed)
