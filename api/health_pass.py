@@ -19,7 +19,7 @@ from auth.scopes import Section
 from models.audit import Actor, AuditAction, record
 from models.health_pass import records_for_rules, set_shows_full_name
 from models.health_status import Colour, HealthStatus, evaluate
-from models.stores import Store, reading
+from models.stores import Engines, Store, reading
 
 if TYPE_CHECKING:
     from api.loaders import Loaders
@@ -112,19 +112,26 @@ async def load_health_passes(
     """Each citizen's colour from their records, and their pass: the live one while it is
     still right, else a new one (checked on every read; see README, Health pass)."""
     allowed = await loaders.access.readable(ids, Section.HEALTH_PASS)
-    found: dict[uuid.UUID, EvaluatedPass] = {}
-    if allowed:
-        # A store that does not answer raises StoreUnavailable naming it.
-        records = await records_for_rules(loaders.engines, allowed)
-        now = dt.datetime.now(dt.UTC)
-        async with reading(loaders.engines, Store.CORE) as core:
-            for citizen_id in allowed:
-                status = evaluate(*records[citizen_id], issuer.rules, now)
-                issued = await issuer.current(core, citizen_id, status, now)
-                if issued is not None:
-                    found[citizen_id] = EvaluatedPass(status, issued)
-            await core.commit()
+    found = await evaluate_passes(loaders.engines, issuer, allowed) if allowed else {}
     return [found.get(i) if i in allowed else not_visible() for i in ids]
+
+
+async def evaluate_passes(
+    engines: Engines, issuer: PassIssuer, citizen_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, EvaluatedPass]:
+    """The passes of citizens the caller may see (the caller decides who)."""
+    found: dict[uuid.UUID, EvaluatedPass] = {}
+    # A store that does not answer raises StoreUnavailable naming it.
+    records = await records_for_rules(engines, citizen_ids)
+    now = dt.datetime.now(dt.UTC)
+    async with reading(engines, Store.CORE) as core:
+        for citizen_id in citizen_ids:
+            status = evaluate(*records[citizen_id], issuer.rules, now)
+            issued = await issuer.current(core, citizen_id, status, now)
+            if issued is not None:
+                found[citizen_id] = EvaluatedPass(status, issued)
+        await core.commit()
+    return found
 
 
 def _issuer(info: strawberry.Info) -> PassIssuer:

@@ -16,7 +16,7 @@ reference: tests/test_plans.py checks that both give the same answer.
 import asyncio
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -39,6 +39,7 @@ from strawberry.relay import to_base64
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
+from api.health_pass import evaluate_passes, health_pass_from
 from api.pagination import decode_cursor, encode_cursor, page_size
 from auth.principal import CitizenPrincipal
 from models.checkin import CheckInMethod
@@ -145,6 +146,8 @@ class CitizenView:
     rules: PassRules
     tests: PageView | None
     check_ins: PageView | None
+    # The citizen's health pass (api.health_pass.HealthPass), when the document asks.
+    health_pass: Any = None
 
 
 # Compiling a selection set into a function that builds an object.
@@ -365,6 +368,24 @@ _DECLARATION = {
 }
 
 
+_HEALTH_PASS = {
+    "passId": lambda p: p.pass_id,
+    "colour": lambda p: p.colour.name,
+    "reasons": lambda p: list(p.reasons),
+    "validUntil": lambda p: _iso(p.valid_until),
+    "issuedAt": lambda p: _iso(p.issued_at),
+    "showsFullName": lambda p: p.shows_full_name,
+    "credential": lambda p: p.credential,
+    "qrSvg": lambda p: p.qr_svg,
+}
+
+
+def _health_pass(node: FieldNode) -> Build:
+    _no_arguments(node)
+    build = _object(node.selection_set, "HealthPass", _HEALTH_PASS)
+    return lambda view: None if view.health_pass is None else build(view.health_pass)
+
+
 def _venue(node: FieldNode) -> Build:
     _no_arguments(node)
     return _object(node.selection_set, "Venue", _VENUE)
@@ -394,6 +415,8 @@ class Plan:
     build: Build
     # The check-ins' nodes ask when retention deletes them.
     deletes_at: bool = False
+    # The document asks for the citizen's health pass.
+    health_pass: bool = False
 
     async def answer(self, context: Any) -> dict[str, Any] | None:
         """The answer for this request, or None when the generic executor must give it."""
@@ -409,7 +432,15 @@ class Plan:
                 services.passes.rules,
                 services.settings.check_in_retention_days if self.deletes_at else None,
             )
-            return None if view is None else dict(self.build(view))
+            if view is None:
+                return None
+            if self.health_pass:
+                passes = await evaluate_passes(
+                    services.engines, services.passes, [principal.citizen_id]
+                )
+                evaluated = passes.get(principal.citizen_id)
+                view = replace(view, health_pass=health_pass_from(evaluated) if evaluated else None)
+            return dict(self.build(view))
         except Exception:  # the generic executor answers, and reports the error
             return None
 
@@ -555,6 +586,7 @@ def _citizen(node: FieldNode) -> tuple[Build, Wanted]:
             "vaccinationStatus": _vaccination_status,
             "testResults": tests,
             "checkIns": check_ins,
+            "healthPass": _health_pass,
         },
     )
     doses = bool(
@@ -610,6 +642,7 @@ def compile_plan(document: DocumentNode) -> Plan:
         wanted=citizen[1],
         build=lambda view: {key: get(view) for key, get in fields},
         deletes_at=_asks_for(operation.selection_set, "deletesAt"),
+        health_pass=_asks_for(operation.selection_set, "healthPass"),
     )
 
 

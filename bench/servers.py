@@ -59,6 +59,17 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: 
     raise RuntimeError(f"{url} did not answer within {timeout:.0f}s; see {log}")
 
 
+def _wait_for_workers(log: Path, workers: int, timeout: float) -> None:
+    """The first worker answers before the others have started: wait for all of them,
+    or the warm-up's connections all go to the first and the measured run starts the
+    others cold (new pool connections, plans not yet compiled)."""
+    deadline = time.monotonic() + timeout
+    while log.read_bytes().count(b"Application startup complete") < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not all {workers} workers started within {timeout:.0f}s")
+        time.sleep(0.2)
+
+
 def _stop(process: subprocess.Popen[bytes], grace: float = 10) -> None:
     if process.poll() is not None:
         return
@@ -117,6 +128,7 @@ def ours(database: Database, data_dir: Path, workers: int, log: Path) -> Iterato
         "HEALTHGRAPH_STORE_POOL_SIZE": "8",
     }
     with _serving(f"healthgraph w={workers}", command, env, BENCH_DIR.parent, port, log) as server:
+        _wait_for_workers(log, workers, timeout=120)
         yield server
 
 

@@ -11,9 +11,11 @@ same data for the citizen's own reads and decline everything else, and the
 answer served over HTTP once the plan is known must be byte for byte the same.
 """
 
+import re
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,14 +29,15 @@ from api.app import create_app
 from api.pagination import encode_cursor
 from api.plans import CHECK_IN_CURSOR, TEST_CURSOR, Plans, Unsupported, compile_plan
 from api.schema import schema
+from auth.health_pass import PassIssuer
 from auth.principal import CitizenPrincipal
 from models.checkin import CheckInMethod
 from models.config import Settings
-from models.health_status import PassRules
 from models.stores import StoreUrls
 from models.testing import TestOutcome, TestType
 from models.venue import VenueKind
 
+REPO = Path(__file__).parent.parent
 VACCINES = ("AZD1222", "BNT162b2", "Ad26.COV2.S", "CIGB-66")
 
 CITIZEN_LEAVES = ("id", "fullName", "dateOfBirth", "phoneMasked", "provinceCode", "__typename")
@@ -45,6 +48,7 @@ DOSES = """{ id doseNumber seriesRole administeredAt lotNumber siteName province
 TESTS = """{ edges { cursor node { id sampleCode testType pooled poolCode collectedAt
   collectionSite labName result resultedAt retestRequired __typename } }
   pageInfo { hasNextPage hasPreviousPage startCursor endCursor } }"""
+HEALTH_PASS = "{ passId colour reasons validUntil issuedAt showsFullName credential qrSvg }"
 CHECK_INS = """{ __typename edges { cursor node { id checkedInAt method deletesAt
   venue { code name kind provinceCode address district closedAt }
   healthDeclaration { fever cough shortnessOfBreath lossOfTasteOrSmell contactWithCase
@@ -171,6 +175,8 @@ def documents(draw: st.DrawFn) -> str:
             )
         )
         parts.append(f"visits: checkIns{first} {CHECK_INS}")
+    if draw(st.booleans()):
+        parts.append(f"healthPass {HEALTH_PASS}")
     if not parts:
         parts.append("fullName")
     root = "__typename " if draw(st.booleans()) else ""
@@ -196,11 +202,11 @@ async def _token(caller: str, issuer: Any, partners: Any, me: uuid.UUID, other: 
 
 
 def _context(citizen: uuid.UUID, engines: Any, settings: Settings) -> Any:
-    rules = PassRules.from_settings(settings)
+    """As the app builds it, with the pass keys of the app under test."""
     return SimpleNamespace(
         principal=CitizenPrincipal(citizen_id=citizen),
         services=SimpleNamespace(
-            engines=engines, passes=SimpleNamespace(rules=rules), settings=settings
+            engines=engines, passes=PassIssuer.from_settings(settings), settings=settings
         ),
     )
 
@@ -249,11 +255,22 @@ async def test_a_plan_answers_as_the_generic_executor_does(
 
 
 async def test_the_dashboard_document_compiles_to_a_plan():
-    from pathlib import Path
-
-    text = (Path(__file__).parent.parent / "bench" / "dashboard.graphql").read_text()
+    text = (REPO / "bench" / "dashboard.graphql").read_text()
 
     assert compile_plan(parse(text)).wanted.doses
+
+
+def test_the_readmes_dashboard_compiles_to_a_plan():
+    readme = (REPO / "README.md").read_text()
+    [dashboard] = [
+        block
+        for block in re.findall(r"```graphql\n(.*?)```", readme, re.S)
+        if block.startswith("query Dashboard")
+    ]
+
+    plan = compile_plan(parse(dashboard))
+
+    assert plan.wanted.doses and plan.wanted.tests and plan.wanted.check_ins
 
 
 @pytest.mark.parametrize(
