@@ -11,12 +11,15 @@ from api.errors import ApiError, ErrorCode
 from api.nodes import parse_typed_node_id
 from api.user_errors import UserError, user_error
 from auth.otp import CODE_LENGTH
-from auth.signin import RateLimited, Session, SignIn, SignInRefused
+from auth.signin import Challenge, RateLimited, Session, SignIn, SignInRefused
 from models.identifiers import mask_phone
 from models.stores import Store, StoreUnavailable, is_unavailable
 
 
-@strawberry.type(description="A sign-in code sent; verifyOtp takes its ID.")
+@strawberry.type(
+    description="A code sent to a phone: verifyOtp takes its ID (confirmCitizenPhone for "
+    "a phone a province office adds)."
+)
 class OtpChallenge(relay.Node):
     id: relay.NodeID[str]
     phone_masked: str
@@ -60,24 +63,24 @@ class LogoutPayload:
     user_errors: list[UserError]
 
 
-def _sign_in(info: strawberry.Info) -> SignIn:
+def sign_in_service(info: strawberry.Info) -> SignIn:
     sign_in: SignIn | None = info.context.services.sign_in
     if sign_in is None:
         raise RuntimeError("sign-in is not configured in this process")
     return sign_in
 
 
-def _client_address(info: strawberry.Info) -> str:
+def client_address(info: strawberry.Info) -> str:
     client = info.context.request.client
     return client.host if client else "unknown"
 
 
-def _rate_limited(error: RateLimited) -> ApiError:
+def rate_limited(error: RateLimited) -> ApiError:
     return ApiError(ErrorCode.RATE_LIMITED, str(error), retryAfter=error.retry_after)
 
 
 @contextmanager
-def _core_store() -> Iterator[None]:
+def core_store() -> Iterator[None]:
     """Sign-in lives in the core store: when it does not answer, say so."""
     try:
         yield
@@ -89,6 +92,15 @@ def _core_store() -> Iterator[None]:
 
 def _refused(error: SignInRefused) -> list[UserError]:
     return [user_error(error.problem.value, error.message, error.field)]
+
+
+def otp_challenge_from(challenge: Challenge) -> OtpChallenge:
+    return OtpChallenge(
+        id=str(challenge.id),
+        phone_masked=mask_phone(challenge.phone),
+        expires_at=challenge.expires_at,
+        code_length=CODE_LENGTH,
+    )
 
 
 def session_from(result: Session) -> AuthSession:
@@ -104,32 +116,24 @@ def session_from(result: Session) -> AuthSession:
 
 async def request_otp(info: strawberry.Info, phone: str) -> RequestOtpPayload:
     try:
-        with _core_store():
-            challenge = await _sign_in(info).request_code(phone, _client_address(info))
+        with core_store():
+            challenge = await sign_in_service(info).request_code(phone, client_address(info))
     except RateLimited as error:
-        raise _rate_limited(error) from None
+        raise rate_limited(error) from None
     except SignInRefused as error:
         return RequestOtpPayload(challenge=None, user_errors=_refused(error))
-    return RequestOtpPayload(
-        challenge=OtpChallenge(
-            id=str(challenge.id),
-            phone_masked=mask_phone(challenge.phone),
-            expires_at=challenge.expires_at,
-            code_length=CODE_LENGTH,
-        ),
-        user_errors=[],
-    )
+    return RequestOtpPayload(challenge=otp_challenge_from(challenge), user_errors=[])
 
 
 async def verify_otp(info: strawberry.Info, challenge_id: strawberry.ID, code: str) -> AuthPayload:
     try:
-        with _core_store():
+        with core_store():
             challenge = parse_typed_node_id(challenge_id, "OtpChallenge")
-            result = await _sign_in(info).verify_code(
-                str(challenge or challenge_id), code, _client_address(info)
+            result = await sign_in_service(info).verify_code(
+                str(challenge or challenge_id), code, client_address(info)
             )
     except RateLimited as error:
-        raise _rate_limited(error) from None
+        raise rate_limited(error) from None
     except SignInRefused as error:
         return AuthPayload(session=None, user_errors=_refused(error))
     return AuthPayload(session=session_from(result), user_errors=[])
@@ -137,8 +141,8 @@ async def verify_otp(info: strawberry.Info, challenge_id: strawberry.ID, code: s
 
 async def refresh_session(info: strawberry.Info, refresh_token: str) -> AuthPayload:
     try:
-        with _core_store():
-            result = await _sign_in(info).refresh(refresh_token)
+        with core_store():
+            result = await sign_in_service(info).refresh(refresh_token)
     except SignInRefused as error:
         return AuthPayload(session=None, user_errors=_refused(error))
     return AuthPayload(session=session_from(result), user_errors=[])
@@ -148,8 +152,8 @@ async def logout(
     info: strawberry.Info, refresh_token: str, everywhere: bool = False
 ) -> LogoutPayload:
     try:
-        with _core_store():
-            await _sign_in(info).logout(refresh_token, everywhere)
+        with core_store():
+            await sign_in_service(info).logout(refresh_token, everywhere)
     except SignInRefused as error:
         return LogoutPayload(signed_out=False, user_errors=_refused(error))
     return LogoutPayload(signed_out=True, user_errors=[])

@@ -1,10 +1,19 @@
-"""Province offices register citizens who have no phone (and give them one later)."""
+"""Province offices register citizens who have no phone (and give them one later, confirmed
+by a code sent to it)."""
 
 import datetime as dt
 
 import strawberry
 from strawberry import relay
 
+from api.auth import (
+    OtpChallenge,
+    client_address,
+    core_store,
+    otp_challenge_from,
+    rate_limited,
+    sign_in_service,
+)
 from api.nodes import parse_typed_node_id
 from api.profile import Profile, profile_from
 from api.user_errors import UserError, user_error
@@ -13,9 +22,11 @@ from auth.registration import (
     Office,
     Registration,
     RegistrationRefused,
-    give_phone,
+    confirm_phone,
     register_citizen,
+    request_phone,
 )
+from auth.signin import RateLimited
 from models.registration import PhoneAdded
 
 
@@ -98,8 +109,56 @@ async def register_citizen_without_phone(
 
 
 @strawberry.type
-class AddCitizenPhonePayload:
-    added: bool = strawberry.field(description="False when the citizen had this phone already.")
+class RequestCitizenPhoneCodePayload:
+    challenge: OtpChallenge | None = strawberry.field(
+        description="The code sent to the phone: confirmCitizenPhone takes its ID and the "
+        "code the person reads from their phone."
+    )
+    already_added: bool = strawberry.field(
+        description="The citizen has this phone already: no code was sent."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.mutation(
+    permission_classes=[Reconciles],
+    description="First step of giving a citizen of your province who was registered without "
+    "a phone the phone they will sign in with: a code goes by SMS to that phone (the same "
+    "limits and lifetime as a sign-in code). Nothing changes until confirmCitizenPhone "
+    "returns that code, so a mistyped number reaches no one's data.",
+)
+async def request_citizen_phone_code(
+    info: strawberry.Info, citizen_id: strawberry.ID, phone: str
+) -> RequestCitizenPhoneCodePayload:
+    try:
+        with core_store():
+            challenge = await request_phone(
+                info.context.services.engines,
+                sign_in_service(info),
+                Office.of(info.context.principal),
+                parse_typed_node_id(citizen_id, "Citizen"),
+                phone,
+                client_address(info),
+            )
+    except RateLimited as error:
+        raise rate_limited(error) from None
+    except RegistrationRefused as refused:
+        return RequestCitizenPhoneCodePayload(
+            challenge=None, already_added=False, user_errors=_refused(refused)
+        )
+    return RequestCitizenPhoneCodePayload(
+        challenge=otp_challenge_from(challenge) if challenge else None,
+        already_added=challenge is None,
+        user_errors=[],
+    )
+
+
+@strawberry.type
+class ConfirmCitizenPhonePayload:
+    added: bool = strawberry.field(
+        description="False when the citizen had this phone already (a confirmation sent "
+        "again): nothing changed."
+    )
     account_joined: bool = strawberry.field(
         description="The person had signed in with this phone before, making an account "
         "that held nothing verified but the phone: its check-ins, exposure alerts and record "
@@ -110,27 +169,33 @@ class AddCitizenPhonePayload:
 
 @strawberry.mutation(
     permission_classes=[Reconciles],
-    description="Give a citizen of your province who was registered without a phone the "
-    "phone they will sign in with (type it from the phone the person holds). An account the "
-    "person made by signing in with it before, holding nothing verified but the phone, joins "
-    "the citizen; a phone of an account holding more is refused.",
+    description="Second step: the code the person reads from their phone, for a "
+    "confirmation your office asked for. Only then does the citizen get the phone. An "
+    "account the person made by signing in with it before, holding nothing verified but the "
+    "phone, joins the citizen; a phone of an account holding more is refused.",
 )
-async def add_citizen_phone(
-    info: strawberry.Info, citizen_id: strawberry.ID, phone: str
-) -> AddCitizenPhonePayload:
+async def confirm_citizen_phone(
+    info: strawberry.Info, challenge_id: strawberry.ID, code: str
+) -> ConfirmCitizenPhonePayload:
+    challenge = parse_typed_node_id(challenge_id, "OtpChallenge")
     try:
-        added = await give_phone(
-            info.context.services.engines,
-            Office.of(info.context.principal),
-            parse_typed_node_id(citizen_id, "Citizen"),
-            phone,
-            info.context.request_id,
-        )
+        with core_store():
+            added = await confirm_phone(
+                info.context.services.engines,
+                sign_in_service(info),
+                Office.of(info.context.principal),
+                str(challenge or challenge_id),
+                code,
+                client_address(info),
+                info.context.request_id,
+            )
+    except RateLimited as error:
+        raise rate_limited(error) from None
     except RegistrationRefused as refused:
-        return AddCitizenPhonePayload(
+        return ConfirmCitizenPhonePayload(
             added=False, account_joined=False, user_errors=_refused(refused)
         )
-    return AddCitizenPhonePayload(
+    return ConfirmCitizenPhonePayload(
         added=added is not PhoneAdded.ALREADY,
         account_joined=added is PhoneAdded.JOINED,
         user_errors=[],

@@ -34,7 +34,11 @@ from api.profile import update_my_profile, verify_identity
 from api.reconciliation import resolve_unmatched, unmatched_records
 from api.record_issue import answer_record_issue, record_issues, report_record_issue
 from api.records import record_test_result, record_vaccination, void_record
-from api.registration import add_citizen_phone, register_citizen_without_phone
+from api.registration import (
+    confirm_citizen_phone,
+    register_citizen_without_phone,
+    request_citizen_phone_code,
+)
 from api.testing import TestResult, test_result_updated
 from api.vaccination import Vaccination, Vaccine, resolve_vaccines
 from api.venue import Venue, close_venue, register_venue, resolve_venue
@@ -96,7 +100,8 @@ class Mutation:
     issue_personal_qr = issue_personal_qr
     revoke_personal_qr = revoke_personal_qr
     register_citizen = register_citizen_without_phone
-    add_citizen_phone = add_citizen_phone
+    request_citizen_phone_code = request_citizen_phone_code
+    confirm_citizen_phone = confirm_citizen_phone
     revoke_health_pass = revoke_health_pass_mutation
     show_full_name_on_health_pass = show_full_name_mutation
 

@@ -1,5 +1,6 @@
 """A province office registers a citizen who has no phone, from the ID or insurance card
-they show, and may later give them the phone they will sign in with.
+they show, and may later give them the phone they will sign in with, once the code sent
+to that phone comes back through the office (a mistyped number never reaches anyone's data).
 
 The office saw the card, so the identifiers it types are verified at once: records
 carrying them link to the citizen, and staff scans of the insurance number join them.
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth.principal import PartnerPrincipal
 from auth.scopes import Scope, Section
+from auth.signin import Challenge, SignIn, SignInRefused
+from auth.signin import Problem as SignInProblem
 from models.audit import Actor, AuditAction, record
 from models.identifiers import (
     IdentifierKind,
@@ -27,6 +30,7 @@ from models.identifiers import (
     normalize_national_id,
     normalize_phone,
 )
+from models.otp import confirmed_phone
 from models.partner import find_partner
 from models.profile import Identifier, Profile, profile_of, profiles
 from models.provinces import PROVINCE_CODES
@@ -36,6 +40,7 @@ from models.registration import (
     PhoneInUse,
     add_phone,
     insert_registered,
+    phone_in_use,
     verified_holders,
 )
 from models.relinking import relink
@@ -278,50 +283,123 @@ async def citizen_of_province(
     return profile
 
 
-async def give_phone(
+def _phone_in_use() -> RegistrationRefused:
+    return RegistrationRefused(
+        [
+            Problem(
+                "PHONE_IN_USE",
+                "phone",
+                "another account signs in with this phone and holds verified identifiers or "
+                "records: a province office resolves it by hand",
+            )
+        ]
+    )
+
+
+def _not_found() -> RegistrationRefused:
+    return RegistrationRefused(
+        [Problem("NOT_FOUND", "citizenId", "no such citizen in your province")]
+    )
+
+
+def _phone_already_set() -> RegistrationRefused:
+    return RegistrationRefused(
+        [Problem("PHONE_ALREADY_SET", "phone", "this citizen signs in with another phone")]
+    )
+
+
+def _sign_in_refused(refused: SignInRefused) -> RegistrationRefused:
+    return RegistrationRefused([Problem(refused.problem.value, refused.field, refused.message)])
+
+
+async def request_phone(
     engines: Engines,
+    sign_in: SignIn,
     office: Office,
     citizen_id: uuid.UUID | None,
     raw_phone: str,
-    request_id: str,
-) -> PhoneAdded:
-    """The phone a registered citizen will sign in with, typed by the office from the phone
-    the person holds. When the person signed in with it before, making an account that holds
-    nothing verified but the phone, that account's history joins the citizen and it can no
-    longer sign in; an account holding more is PHONE_IN_USE. Raises RegistrationRefused."""
+    client_address: str,
+) -> Challenge | None:
+    """First step of giving a registered citizen the phone they will sign in with: a code
+    goes to that phone, under the sign-in codes' limits and lifetime, and only the office
+    that asked can confirm it (confirm_phone). None when the citizen has this phone already
+    (nothing is sent). Raises RegistrationRefused, or RateLimited."""
     profile = await citizen_of_province(engines, office, citizen_id)
     if profile is None:
-        raise RegistrationRefused(
-            [Problem("NOT_FOUND", "citizenId", "no such citizen in your province")]
-        )
+        raise _not_found()
     try:
         phone = normalize_phone(raw_phone)
     except InvalidIdentifier as error:
         raise RegistrationRefused([Problem("INVALID_PHONE", "phone", str(error))]) from error
-    if profile.phone is not None and profile.phone != phone:
-        raise RegistrationRefused(
-            [Problem("PHONE_ALREADY_SET", "phone", "this citizen signs in with another phone")]
-        )
+    if profile.phone == phone:
+        return None
+    if profile.phone is not None:
+        raise _phone_already_set()
     async with reading(engines, Store.CORE) as core:
-        try:
-            added = await add_phone(core, profile.citizen_id, phone, office.signature)
-        except (PhoneInUse, IntegrityError) as error:
-            await core.rollback()
-            raise RegistrationRefused(
-                [
-                    Problem(
-                        "PHONE_IN_USE",
-                        "phone",
-                        "another account signs in with this phone and holds verified "
-                        "identifiers or records: a province office resolves it by hand",
-                    )
-                ]
-            ) from error
-        if added is not PhoneAdded.ALREADY:
-            entry = (profile.citizen_id, [Section.IDENTITY.value])
+        # Checked again on confirmation; here it spares the person a code that cannot work.
+        if await phone_in_use(core, profile.citizen_id, phone):
+            raise _phone_in_use()
+    try:
+        return await sign_in.send_code(phone, client_address, office.partner_id, profile.citizen_id)
+    except SignInRefused as refused:
+        raise _sign_in_refused(refused) from refused
+
+
+async def confirm_phone(
+    engines: Engines,
+    sign_in: SignIn,
+    office: Office,
+    raw_challenge_id: str,
+    code: str,
+    client_address: str,
+    request_id: str,
+) -> PhoneAdded:
+    """Second step: the code the person reads from their phone. Only when it is right (for
+    a confirmation this office asked for, within its lifetime and attempts) does the citizen
+    get the phone. When the person signed in with it before, making an account that holds
+    nothing verified but the phone, that account's history joins the citizen and it can no
+    longer sign in; an account holding more is PHONE_IN_USE. Confirming the same challenge
+    again answers ALREADY. Raises RegistrationRefused, or RateLimited."""
+    await sign_in.limit_verifications(client_address)
+    try:
+        challenge_id = uuid.UUID(raw_challenge_id)
+    except ValueError:
+        challenge_id = uuid.UUID(int=0)
+    async with reading(engines, Store.CORE) as core:
+        outcome = await sign_in.check_code(core, challenge_id, code, office.partner_id)
+        if isinstance(outcome, SignInRefused):
+            if outcome.problem is SignInProblem.CODE_ALREADY_USED:
+                confirmed = await confirmed_phone(core, challenge_id, office.partner_id)
+                if confirmed is not None:
+                    holder = await profile_of(core, confirmed[0])
+                    if holder is not None and holder.phone == confirmed[1]:
+                        return PhoneAdded.ALREADY
+            # The attempt counts.
+            await core.commit()
+            raise _sign_in_refused(outcome)
+        assert outcome.citizen_id is not None, "an office's confirmation names its citizen"
+        phone = outcome.phone
+        profile = await profile_of(core, outcome.citizen_id)
+        refusal: RegistrationRefused | None = None
+        added = PhoneAdded.ALREADY
+        if profile is None or profile.province_code != office.province_code:
+            refusal = _not_found()
+        elif profile.phone is not None and profile.phone != phone:
+            refusal = _phone_already_set()
+        else:
+            try:
+                async with core.begin_nested():
+                    added = await add_phone(core, profile.citizen_id, phone, office.signature)
+            except (PhoneInUse, IntegrityError):
+                refusal = _phone_in_use()
+        if refusal is None and added is not PhoneAdded.ALREADY:
+            entry = (outcome.citizen_id, [Section.IDENTITY.value])
             await record(core, office.actor, AuditAction.ADD_PHONE, [entry], request_id)
+        # The code is spent whatever the answer.
         await core.commit()
+    if refusal is not None:
+        raise refusal
     if added is not PhoneAdded.ALREADY:
         # Records typed with this phone and the citizen's birth date and name may link now.
-        await relink(engines, profile.citizen_id)
+        await relink(engines, outcome.citizen_id)
     return added

@@ -1,5 +1,8 @@
 """Citizen sign-in: a code sent to the phone, then rotating sessions.
 
+The same codes, limits and lifetime confirm a phone a province office adds to a
+citizen (auth.registration): such a code is tied to the office and never signs in.
+
 Everything that must hold across app processes (challenges, attempt counts,
 rate-limit counters, refresh tokens) lives in the core store.
 """
@@ -16,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from auth.otp import CodeHasher, load_pepper, new_code
-from auth.sms import CodeSender, DeliveryFailed, sender_from_settings
+from auth.sms import CodePurpose, CodeSender, DeliveryFailed, sender_from_settings
 from auth.tokens import TokenIssuer
 from models import otp, ratelimit, session
 from models.config import Settings
@@ -43,6 +46,7 @@ class Problem(StrEnum):
     CODE_ALREADY_USED = "CODE_ALREADY_USED"
     INVALID_REFRESH_TOKEN = "INVALID_REFRESH_TOKEN"
     SESSION_REVOKED = "SESSION_REVOKED"
+    NOT_FOUND = "NOT_FOUND"
 
 
 class SignInRefused(Exception):
@@ -85,6 +89,14 @@ _CHALLENGE_REFUSALS = {
     ),
     otp.ChallengeState.USED: (Problem.CODE_ALREADY_USED, "this code has already been used"),
     otp.ChallengeState.OPEN: (Problem.CODE_EXPIRED, "the code has expired: request a new one"),
+}
+# An office confirming a phone: another office's confirmation, or a sign-in code, is unknown.
+_CONFIRMATION_REFUSALS = {
+    **_CHALLENGE_REFUSALS,
+    otp.ChallengeState.UNKNOWN: (
+        Problem.NOT_FOUND,
+        "no phone confirmation of your office has this ID: request a new code",
+    ),
 }
 
 _SESSION_REFUSALS = {
@@ -139,6 +151,17 @@ class SignIn:
             phone = normalize_phone(raw_phone)
         except InvalidIdentifier as error:
             raise SignInRefused(Problem.INVALID_PHONE, "phone", str(error)) from error
+        return await self.send_code(phone, client_address)
+
+    async def send_code(
+        self,
+        phone: str,
+        client_address: str,
+        office_id: uuid.UUID | None = None,
+        citizen_id: uuid.UUID | None = None,
+    ) -> Challenge:
+        """A new code to a normalised phone: for signing in, or (office_id) for that office
+        to confirm the phone it adds to citizen_id. Both count against the same limits."""
         await self._limit(
             f"otp:request:address:{client_address}", self.settings.otp_requests_per_address
         )
@@ -147,48 +170,65 @@ class SignIn:
         challenge_id = uuid.uuid4()
         async with self.core.begin() as core:
             expires_at = await otp.create_challenge(
-                core, challenge_id, phone, self.hasher.hash(challenge_id, code), self.code_ttl
+                core,
+                challenge_id,
+                phone,
+                self.hasher.hash(challenge_id, code),
+                self.code_ttl,
+                office_id,
+                citizen_id,
             )
             await _purge_now_and_then(core)
+        purpose = CodePurpose.SIGN_IN if office_id is None else CodePurpose.ADD_PHONE
         try:
-            await self.sender.send(phone, code)
+            await self.sender.send(phone, code, purpose)
         except DeliveryFailed as error:
-            log.error("could not deliver a sign-in code: %s", error)
+            log.error("could not deliver a code: %s", error)
             raise SignInRefused(
                 Problem.DELIVERY_FAILED, "phone", "the code could not be sent: try again shortly"
             ) from error
         return Challenge(challenge_id, phone, expires_at)
 
-    async def verify_code(self, raw_challenge_id: str, code: str, client_address: str) -> Session:
+    async def limit_verifications(self, client_address: str) -> None:
         await self._limit(
             f"otp:verify:address:{client_address}", self.settings.otp_verifications_per_address
         )
+
+    async def verify_code(self, raw_challenge_id: str, code: str, client_address: str) -> Session:
+        await self.limit_verifications(client_address)
         try:
             challenge_id = uuid.UUID(raw_challenge_id)
         except ValueError as error:
             refusal = _CHALLENGE_REFUSALS[otp.ChallengeState.UNKNOWN]
             raise SignInRefused(refusal[0], "challengeId", refusal[1]) from error
         async with self.core.begin() as core:
-            outcome = await self._check_code(core, challenge_id, code.strip())
+            outcome = await self.check_code(core, challenge_id, code)
             if isinstance(outcome, SignInRefused):
                 refused = outcome
             else:
-                citizen_id, created = await ensure_citizen(core, outcome)
+                citizen_id, created = await ensure_citizen(core, outcome.phone)
                 return await self._start_session(core, citizen_id, uuid.uuid4(), created)
         raise refused
 
-    async def _check_code(
-        self, core: AsyncConnection, challenge_id: uuid.UUID, code: str
-    ) -> str | SignInRefused:
-        """The challenge's phone when the code is right; the refusal otherwise."""
+    async def check_code(
+        self,
+        core: AsyncConnection,
+        challenge_id: uuid.UUID,
+        code: str,
+        office_id: uuid.UUID | None = None,
+    ) -> otp.Attempt | SignInRefused:
+        """The challenge, consumed, when the code is right; the refusal otherwise (the
+        attempt counts either way once the caller commits). office_id: the office's phone
+        confirmations only; None: sign-in codes only."""
         maximum = self.settings.otp_max_attempts
-        attempt = await otp.count_attempt(core, challenge_id, maximum)
+        refusals = _CHALLENGE_REFUSALS if office_id is None else _CONFIRMATION_REFUSALS
+        attempt = await otp.count_attempt(core, challenge_id, maximum, office_id)
         if attempt is None:
-            problem, message = _CHALLENGE_REFUSALS[
-                await otp.challenge_state(core, challenge_id, maximum)
+            problem, message = refusals[
+                await otp.challenge_state(core, challenge_id, maximum, office_id)
             ]
             return SignInRefused(problem, "challengeId", message)
-        if not self.hasher.matches(challenge_id, code, attempt.code_hash):
+        if not self.hasher.matches(challenge_id, code.strip(), attempt.code_hash):
             left = maximum - attempt.attempts
             if left == 0:
                 return SignInRefused(
@@ -198,9 +238,9 @@ class SignIn:
                 Problem.INVALID_CODE, "code", f"wrong code: {left} attempt(s) left"
             )
         if not await otp.consume(core, challenge_id):
-            problem, message = _CHALLENGE_REFUSALS[otp.ChallengeState.USED]
+            problem, message = refusals[otp.ChallengeState.USED]
             return SignInRefused(problem, "challengeId", message)
-        return attempt.phone
+        return attempt
 
     def _successor(self, refresh_token: str) -> str:
         """The token that replaces a refresh token: derived from it, so that a retry of

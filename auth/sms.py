@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -22,11 +23,24 @@ class DeliveryFailed(Exception):
     pass
 
 
+class CodePurpose(StrEnum):
+    SIGN_IN = "SIGN_IN"
+    # A province office is adding this phone to a citizen: the person reads the code out.
+    ADD_PHONE = "ADD_PHONE"
+
+
 class CodeSender(Protocol):
-    async def send(self, phone: str, code: str) -> None: ...
+    async def send(
+        self, phone: str, code: str, purpose: CodePurpose = CodePurpose.SIGN_IN
+    ) -> None: ...
 
 
-def message_for(code: str, minutes: int) -> str:
+def message_for(code: str, minutes: int, purpose: CodePurpose = CodePurpose.SIGN_IN) -> str:
+    if purpose is CodePurpose.ADD_PHONE:
+        return (
+            f"Ma xac nhan so dien thoai healthgraph: {code}. Chi doc ma nay cho can bo y te "
+            f"dang them so nay vao ho so cua ban. Ma co hieu luc {minutes} phut."
+        )
     return f"Ma xac thuc healthgraph cua ban la {code}. Ma co hieu luc {minutes} phut."
 
 
@@ -41,8 +55,8 @@ class OutboxSender:
         self.path = path
         self.validity_minutes = validity_minutes
 
-    async def send(self, phone: str, code: str) -> None:
-        text = message_for(code, self.validity_minutes)
+    async def send(self, phone: str, code: str, purpose: CodePurpose = CodePurpose.SIGN_IN) -> None:
+        text = message_for(code, self.validity_minutes, purpose)
         line = f"{datetime.now(UTC).isoformat()} to {phone}: {text}\n"
         await asyncio.to_thread(self._append, line)
 
@@ -87,8 +101,9 @@ class HttpSmsSender:
         self.validity_minutes = validity_minutes
         self.timeout = timeout
 
-    async def send(self, phone: str, code: str) -> None:
-        body = {"to": "+84" + phone[1:], "text": message_for(code, self.validity_minutes)}
+    async def send(self, phone: str, code: str, purpose: CodePurpose = CodePurpose.SIGN_IN) -> None:
+        text = message_for(code, self.validity_minutes, purpose)
+        body = {"to": "+84" + phone[1:], "text": text}
         if self.sender_name:
             body["from"] = self.sender_name
         try:

@@ -147,6 +147,13 @@ async def _hand_over(core: AsyncConnection, bare_id: uuid.UUID, to_id: uuid.UUID
     await core.execute(sa.update(citizens).where(citizens.c.id == bare_id).values(phone=None))
 
 
+async def phone_in_use(core: AsyncConnection, citizen_id: uuid.UUID, phone: str) -> bool:
+    """Another account signs in with this phone and holds more than the phone (add_phone
+    would raise PhoneInUse)."""
+    holder = await citizen_id_by_phone(core, phone)
+    return holder is not None and holder != citizen_id and not await _bare_account(core, holder)
+
+
 async def add_phone(
     core: AsyncConnection, citizen_id: uuid.UUID, phone: str, verified_by: str
 ) -> PhoneAdded:

@@ -817,6 +817,36 @@ def sign_in(graphql: GraphQLClient, sms_inbox: SmsInbox) -> Any:
     return run
 
 
+REQUEST_PHONE_CODE = """mutation($id: ID!, $phone: String!) {
+  requestCitizenPhoneCode(citizenId: $id, phone: $phone) {
+    challenge { id phoneMasked codeLength expiresAt } alreadyAdded userErrors { field code } } }"""
+CONFIRM_PHONE = """mutation($id: ID!, $code: String!) {
+  confirmCitizenPhone(challengeId: $id, code: $code) {
+    added accountJoined userErrors { field code message } } }"""
+
+
+@pytest.fixture
+def office_adds_phone(graphql: GraphQLClient, sms_inbox: SmsInbox) -> Any:
+    """A province office gives a citizen a phone: it asks for a code, the person reads out
+    the one their phone received, the office confirms it. Returns confirmCitizenPhone."""
+
+    async def run(token: str, citizen_id: str, phone: str) -> dict[str, Any]:
+        from models.identifiers import normalize_phone
+
+        asked = await graphql.query(
+            REQUEST_PHONE_CODE, {"id": citizen_id, "phone": phone}, token=token
+        )
+        challenge = asked["data"]["requestCitizenPhoneCode"]["challenge"]
+        assert challenge is not None, asked
+        code = sms_inbox.last_code_for(normalize_phone(phone))
+        confirmed = await graphql.query(
+            CONFIRM_PHONE, {"id": challenge["id"], "code": code}, token=token
+        )
+        return dict(confirmed["data"]["confirmCitizenPhone"])
+
+    return run
+
+
 class AppServer:
     """An app process of its own (uvicorn on a free port) over the test stores."""
 

@@ -18,6 +18,7 @@ from models.matching import RecordIdentity
 from models.stores import Store
 from models.venue import VenueKind
 from models.verification import CarriedIdentity, confirmation
+from tests.conftest import REQUEST_PHONE_CODE
 
 REGISTER = """
 mutation($input: RegisterCitizenInput!) {
@@ -27,11 +28,6 @@ mutation($input: RegisterCitizenInput!) {
               identifiers { kind value verified } }
     userErrors { field code message }
   }
-}
-"""
-ADD_PHONE = """
-mutation($id: ID!, $phone: String!) {
-  addCitizenPhone(citizenId: $id, phone: $phone) { added accountJoined userErrors { field code } }
 }
 """
 ACCESS_LOG = "{ me { accessLog { edges { node { action actorName sections } } } } }"
@@ -349,24 +345,24 @@ async def test_signing_in_later_with_a_phone_does_not_reach_the_registered_citiz
 
 
 async def test_the_office_gives_a_registered_citizen_the_phone_they_sign_in_with(
-    graphql, partners, sign_in
+    graphql, partners, sign_in, office_adds_phone
 ):
     operator = await office(partners)
     registered = await register(graphql, operator.token)
-    variables = {"id": registered["citizenId"], "phone": "+84 912 000 888"}
 
-    added = await graphql.query(ADD_PHONE, variables, token=operator.token)
-    again = await graphql.query(ADD_PHONE, variables, token=operator.token)
+    added = await office_adds_phone(operator.token, registered["citizenId"], "+84 912 000 888")
+    again = await graphql.query(
+        REQUEST_PHONE_CODE,
+        {"id": registered["citizenId"], "phone": "0912000888"},
+        token=operator.token,
+    )
     session = await sign_in("0912000888")
 
-    assert added["data"]["addCitizenPhone"] == {
-        "added": True,
-        "accountJoined": False,
-        "userErrors": [],
-    }
-    assert again["data"]["addCitizenPhone"] == {
-        "added": False,
-        "accountJoined": False,
+    assert added == {"added": True, "accountJoined": False, "userErrors": []}
+    # Asking again for the phone the citizen has sends nothing.
+    assert again["data"]["requestCitizenPhoneCode"] == {
+        "challenge": None,
+        "alreadyAdded": True,
         "userErrors": [],
     }
     assert session["citizenId"] == registered["citizenId"]
@@ -377,7 +373,7 @@ async def test_the_office_gives_a_registered_citizen_the_phone_they_sign_in_with
 
 
 async def test_a_phone_of_an_account_holding_a_verified_birth_date_or_identifier_is_not_given(
-    graphql, given, partners
+    graphql, given, partners, sms_inbox
 ):
     # A birth date is verified only by a record or an office: this account is someone's.
     await given.citizen(phone="0912000999", date_of_birth=date(1990, 5, 14))
@@ -385,40 +381,48 @@ async def test_a_phone_of_an_account_holding_a_verified_birth_date_or_identifier
     registered = await register(graphql, operator.token)
 
     taken = await graphql.query(
-        ADD_PHONE, {"id": registered["citizenId"], "phone": "0912000999"}, token=operator.token
+        REQUEST_PHONE_CODE,
+        {"id": registered["citizenId"], "phone": "0912000999"},
+        token=operator.token,
     )
     bad = await graphql.query(
-        ADD_PHONE, {"id": registered["citizenId"], "phone": "12345"}, token=operator.token
+        REQUEST_PHONE_CODE, {"id": registered["citizenId"], "phone": "12345"}, token=operator.token
     )
 
-    assert taken["data"]["addCitizenPhone"]["userErrors"] == [
+    assert taken["data"]["requestCitizenPhoneCode"]["userErrors"] == [
         {"field": "phone", "code": "PHONE_IN_USE"}
     ]
-    assert bad["data"]["addCitizenPhone"]["userErrors"] == [
+    assert bad["data"]["requestCitizenPhoneCode"]["userErrors"] == [
         {"field": "phone", "code": "INVALID_PHONE"}
     ]
+    # No code went to a phone that cannot be given.
+    with pytest.raises(AssertionError, match="no code was sent"):
+        sms_inbox.last_code_for("0912000999")
     mine = await graphql.query("{ me { phoneMasked } }", as_citizen=_uuid(registered))
     assert mine["data"]["me"]["phoneMasked"] is None
 
 
 async def test_a_phone_is_given_only_by_the_office_of_the_citizens_province(
-    graphql, given, partners
+    graphql, given, partners, office_adds_phone
 ):
-    registered = await register(graphql, (await office(partners)).token)
+    operator = await office(partners)
+    registered = await register(graphql, operator.token)
     elsewhere = await office(partners, province="01", name="Sở Y tế Hà Nội")
     variables = {"id": registered["citizenId"], "phone": "0912000111"}
 
-    other_office = await graphql.query(ADD_PHONE, variables, token=elsewhere.token)
-    citizen = await graphql.query(ADD_PHONE, variables, as_citizen=_uuid(registered))
+    other_office = await graphql.query(REQUEST_PHONE_CODE, variables, token=elsewhere.token)
+    citizen = await graphql.query(REQUEST_PHONE_CODE, variables, as_citizen=_uuid(registered))
+    own_office = await office_adds_phone(operator.token, registered["citizenId"], "0912000111")
 
-    assert other_office["data"]["addCitizenPhone"]["userErrors"] == [
+    assert other_office["data"]["requestCitizenPhoneCode"]["userErrors"] == [
         {"field": "citizenId", "code": "NOT_FOUND"}
     ]
     assert citizen["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert own_office["added"] is True
 
 
 async def test_an_account_the_person_made_by_signing_in_first_joins_the_registered_citizen(
-    graphql, given, partners, sign_in, qr
+    graphql, given, partners, sign_in, qr, office_adds_phone
 ):
     operator = await office(partners)
     registered = await register(graphql, operator.token)
@@ -431,9 +435,7 @@ async def test_an_account_the_person_made_by_signing_in_first_joins_the_register
         token=before["accessToken"],
     )
 
-    joined = await graphql.query(
-        ADD_PHONE, {"id": registered["citizenId"], "phone": "0912000555"}, token=operator.token
-    )
+    joined = await office_adds_phone(operator.token, registered["citizenId"], "0912000555")
     old_session = await graphql.query(
         """mutation($token: String!) { refreshSession(refreshToken: $token) {
              session { citizenId } userErrors { code } } }""",
@@ -445,11 +447,7 @@ async def test_an_account_the_person_made_by_signing_in_first_joins_the_register
         token=after["accessToken"],
     )
 
-    assert joined["data"]["addCitizenPhone"] == {
-        "added": True,
-        "accountJoined": True,
-        "userErrors": [],
-    }
+    assert joined == {"added": True, "accountJoined": True, "userErrors": []}
     # The account made by signing in first no longer signs in.
     assert old_session["data"]["refreshSession"]["session"] is None
     assert after["citizenId"] == registered["citizenId"]

@@ -228,12 +228,10 @@ async def test_a_new_name_links_nothing_while_the_birth_date_is_only_claimed(
 
 REGISTER = """mutation($input: RegisterCitizenInput!) {
   registerCitizen(input: $input) { citizenId userErrors { field code } } }"""
-ADD_PHONE = """mutation($id: ID!, $phone: String!) {
-  addCitizenPhone(citizenId: $id, phone: $phone) { added userErrors { field code } } }"""
 
 
 async def test_a_phone_the_office_gives_links_the_records_typed_with_it_and_the_birth_date(
-    graphql: GraphQLClient, given: Given, partners: Any
+    graphql: GraphQLClient, given: Given, partners: Any, office_adds_phone: Any
 ) -> None:
     office = await partners.create("reconcile", name="Sở Y tế Bắc Giang", province_code="24")
     born = date(1948, 3, 2)
@@ -250,11 +248,9 @@ async def test_a_phone_the_office_gives_links_the_records_typed_with_it_and_the_
     as_her = uuid.UUID(relay.GlobalID.from_id(citizen).node_id)
     assert await doses_of(graphql, as_her) == []
 
-    answer = await graphql.query(
-        ADD_PHONE, {"id": citizen, "phone": "0912000888"}, token=office.token
-    )
+    answer = await office_adds_phone(office.token, citizen, "0912000888")
 
-    assert answer["data"]["addCitizenPhone"] == {"added": True, "userErrors": []}
+    assert (answer["added"], answer["userErrors"]) == (True, [])
     assert await doses_of(graphql, as_her) == [1]
 
 
