@@ -209,7 +209,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_demo_access(urls: StoreUrls, settings: Settings, host: str, port: int) -> None:
     from auth.sms import outbox_path
-    from demo.seed import DEMO_PHONE
+    from demo.seed import DEMO_OFFICE_NAME, DEMO_PHONE, WITHOUT_PHONE
 
     token = asyncio.run(_token_for(urls, settings, DEMO_PHONE))
     shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
@@ -220,6 +220,8 @@ def _print_demo_access(urls: StoreUrls, settings: Settings, host: str, port: int
         f"{token}\n"
         f"(the token lasts {settings.access_token_minutes} minutes; "
         f"`healthgraph token --phone {DEMO_PHONE}` prints a fresh one)\n"
+        f"Province office: `healthgraph partner rotate '{DEMO_OFFICE_NAME}'` prints its token; "
+        f"it registered {WITHOUT_PHONE.full_name}, who has no phone\n"
         + (
             f"Sign-in codes (no SMS gateway configured) go to {outbox_path(settings)}\n"
             if settings.sms_gateway_url is None

@@ -238,9 +238,14 @@ def _already_registered(
 
 
 async def register_citizen(
-    engines: Engines, office: Office, given: Registration, request_id: str
+    engines: Engines,
+    office: Office,
+    given: Registration,
+    request_id: str,
+    new_id: uuid.UUID | None = None,
 ) -> Registered:
-    """Register the citizen (or find them registered already); raises RegistrationRefused."""
+    """Register the citizen (or find them registered already); raises RegistrationRefused.
+    new_id: the ID a new citizen gets (the demo data's IDs are the same on every run)."""
     new = _checked(office, given)
     verified_by = office.signature
     for attempt in range(2):
@@ -250,7 +255,7 @@ async def register_citizen(
                 found = await profiles(core, list(set(holders.values())))
                 return _already_registered(office, new, holders, found)
             try:
-                citizen_id = await insert_registered(core, new, verified_by)
+                citizen_id = await insert_registered(core, new, verified_by, new_id)
             except IntegrityError:
                 # Registered at the same moment by another request: answer as a replay.
                 await core.rollback()

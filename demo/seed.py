@@ -10,7 +10,8 @@ Every record is linked through the real matching rules. Some records are
 typed so that they must not match (another person's ID, a mistyped ID, a
 parent's dose under the child's phone, twins sharing a family phone, people
 without an account), and the demo citizen has one record that only a
-province operator could link.
+province operator could link. The demo citizen's province office registers one
+more citizen, who has no phone, through the office's own registration.
 """
 
 import asyncio
@@ -29,6 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from auth import partners
+from auth.registration import Office, Registration, office_named, register_citizen
+from auth.scopes import Scope
 from demo import names
 from models import records
 from models.checkin import CheckInMethod, ensure_partitions, months_between
@@ -62,6 +66,17 @@ DEMO_CCCD = "024090004512"
 DEMO_MISTYPED_CCCD = "024090005412"
 DEMO_INSURANCE_NUMBER = "DN4242400123456"
 DEMO_RECONCILED_BY = "operator:bac-giang"
+# The demo citizen's province office (a partner holding reconcile for Bắc Giang), and a
+# citizen it registered from her ID card: she has no phone.
+DEMO_OFFICE_NAME = "Sở Y tế Bắc Giang"
+WITHOUT_PHONE = Registration(
+    full_name="Lê Thị Hoa",
+    date_of_birth=date(1948, 3, 2),
+    province_code="24",
+    district="Lục Ngạn",
+    national_id="024148000321",
+    insurance_number="HT3242400067890",
+)
 
 VACCINATION_SOURCE = "tiemchungcovid19"
 TESTING_SOURCE = "xetnghiemcovid"
@@ -85,6 +100,8 @@ class AlreadySeeded(RuntimeError):
 @dataclass(frozen=True)
 class SeedSummary:
     demo_citizen_id: uuid.UUID
+    # Registered by the demo province office; counted in citizens.
+    without_phone_citizen_id: uuid.UUID
     citizens: int
     vaccination_records: int
     samples: int
@@ -187,9 +204,16 @@ class Registry:
         self.insurance_numbers: set[str] = set()
         self._prefix = _Choice(names.MOBILE_PREFIXES)
 
-    def reserve(self, *, phones: Sequence[str] = (), national_ids: Sequence[str] = ()) -> None:
+    def reserve(
+        self,
+        *,
+        phones: Sequence[str] = (),
+        national_ids: Sequence[str] = (),
+        insurance_numbers: Sequence[str] = (),
+    ) -> None:
         self.phones.update(phones)
         self.national_ids.update(national_ids)
+        self.insurance_numbers.update(insurance_numbers)
 
     def _fresh(self, taken: set[str], make: Callable[[], str], *, register: bool) -> str:
         value = make()
@@ -357,7 +381,12 @@ def _demo_person(rng: random.Random, anchor: datetime) -> Person:
 
 def _people(seed: int, count: int, anchor: datetime, registry: Registry) -> list[Person]:
     rng = _rng(seed, "people")
-    registry.reserve(phones=[DEMO_PHONE], national_ids=[DEMO_CCCD, DEMO_MISTYPED_CCCD])
+    assert WITHOUT_PHONE.national_id and WITHOUT_PHONE.insurance_number
+    registry.reserve(
+        phones=[DEMO_PHONE],
+        national_ids=[DEMO_CCCD, DEMO_MISTYPED_CCCD, WITHOUT_PHONE.national_id],
+        insurance_numbers=[WITHOUT_PHONE.insurance_number],
+    )
     registry.insurance_numbers.add(DEMO_INSURANCE_NUMBER)
     people = [_demo_person(rng, anchor)]
     twin_pairs = max(1, count // 200) if count >= 3 else 0
@@ -1813,6 +1842,21 @@ async def _reconcile(core: AsyncEngine, record_id: uuid.UUID, citizen_id: uuid.U
         await connection.execute(statement)
 
 
+async def _register_without_phone(engines: Engines, seed: int) -> uuid.UUID:
+    """The demo province office registers a citizen who has no phone, as an office does
+    (auth.registration), so the office's steps can be tried on her."""
+    async with engines[Store.CORE].begin() as core:
+        office = await office_named(core, DEMO_OFFICE_NAME)
+        if office is None:
+            issued = await partners.create(
+                core, DEMO_OFFICE_NAME, [Scope.RECONCILE], province_code=names.BAC_GIANG.code
+            )
+            office = Office(issued.partner_id, issued.name, names.BAC_GIANG.code)
+    new_id = _uuid(_rng(seed, "without phone"))
+    registered = await register_citizen(engines, office, WITHOUT_PHONE, "demo-seed", new_id)
+    return registered.citizen_id
+
+
 async def _unmatched_records(core: AsyncEngine) -> int:
     """Counted once everything is written: a record that confirms a citizen's claims links
     the records matched in vain before it (models.relinking)."""
@@ -1849,9 +1893,11 @@ async def seed(
         raise failed.exceptions[0] from None
     vaccinations, samples = records.result()
     check_ins = check_ins_written.result()
+    without_phone = await _register_without_phone(engines, random_seed)
     return SeedSummary(
         demo_citizen_id=world.demo.id,
-        citizens=len(world.people),
+        without_phone_citizen_id=without_phone,
+        citizens=len(world.people) + 1,
         vaccination_records=vaccinations.rows,
         samples=samples.rows,
         venues=len(world.venues),

@@ -48,11 +48,13 @@ async def verified_holders(
     return {(IdentifierKind(row.kind), row.value): row.citizen_id for row in rows}
 
 
-async def insert_registered(core: AsyncConnection, new: NewCitizen, verified_by: str) -> uuid.UUID:
+async def insert_registered(
+    core: AsyncConnection, new: NewCitizen, verified_by: str, citizen_id: uuid.UUID | None = None
+) -> uuid.UUID:
     """The citizen, without a phone, with their identifiers verified by the office that saw
     their card. Raises IntegrityError when another citizen got one of the identifiers
     verified meanwhile (the caller rolls back and looks again)."""
-    citizen_id = uuid.uuid4()
+    citizen_id = citizen_id or uuid.uuid4()
     now = utcnow()
     await core.execute(
         sa.insert(Citizen.__table__).values(

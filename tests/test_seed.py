@@ -9,8 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from demo.seed import (
+    DEMO_OFFICE_NAME,
     DEMO_PHONE,
     DEMO_RECONCILED_BY,
+    WITHOUT_PHONE,
     AlreadySeeded,
     SeedSummary,
     build_world,
@@ -202,12 +204,47 @@ async def test_every_venue_kind_exists_and_records_stay_unmatched_for_every_reas
     assert sum(row.count for row in reasons) == seeded.unmatched_records
 
 
+async def test_the_province_office_has_registered_a_citizen_who_has_no_phone(
+    engines: Engines, seeded: SeedSummary
+):
+    citizen = seeded.without_phone_citizen_id
+    [row] = await _rows(
+        engines,
+        Store.CORE,
+        "SELECT full_name, phone, province_code, district FROM citizens WHERE id = :id",
+        id=citizen,
+    )
+    identifiers = await _rows(
+        engines,
+        Store.CORE,
+        "SELECT kind, value, verified_by FROM citizen_identifiers WHERE citizen_id = :id",
+        id=citizen,
+    )
+    audit = await _rows(
+        engines,
+        Store.CORE,
+        "SELECT action, principal_name FROM audit_log WHERE citizen_id = :id",
+        id=citizen,
+    )
+
+    assert tuple(row) == (WITHOUT_PHONE.full_name, None, "24", WITHOUT_PHONE.district)
+    assert {(r.kind, r.value) for r in identifiers} == {
+        ("CCCD", WITHOUT_PHONE.national_id),
+        ("BHYT", WITHOUT_PHONE.insurance_number),
+    }
+    # Written by the office's registration, not by the generator.
+    assert {r.verified_by for r in identifiers} == {f"partner:{DEMO_OFFICE_NAME}"}
+    # (Earlier seeds of the suite gave the same ID: the audit log keeps their rows too.)
+    assert {tuple(r) for r in audit} == {("REGISTER", DEMO_OFFICE_NAME)}
+
+
 async def test_counts_match_the_summary_and_the_expected_averages(
     engines: Engines, seeded: SeedSummary
 ):
     counts = await _counts(engines)
 
-    assert counts["core.citizens"] == seeded.citizens == CITIZENS
+    # The generated citizens, and the one the province office registered without a phone.
+    assert counts["core.citizens"] == seeded.citizens == CITIZENS + 1
     assert counts["immunization.vaccination_records"] == seeded.vaccination_records
     assert counts["testing.samples"] == seeded.samples
     assert counts["core.check_ins"] == seeded.check_ins
@@ -226,8 +263,9 @@ async def test_citizens_hold_realistic_identifiers(engines: Engines, seeded: See
     verified_phones = {(i.citizen_id, i.value) for i in identifiers if i.kind == "PHONE"}
     kinds = Counter((i.kind, i.verified) for i in identifiers)
 
-    assert all(normalize_phone(c.phone) == c.phone for c in citizens)
-    assert all((c.id, c.phone) in verified_phones for c in citizens)
+    with_phone = [c for c in citizens if c.id != seeded.without_phone_citizen_id]
+    assert all(normalize_phone(c.phone) == c.phone for c in with_phone)
+    assert all((c.id, c.phone) in verified_phones for c in with_phone)
     assert all(i.verified for i in identifiers if i.kind == "PHONE")
     for i in identifiers:
         if i.kind == IdentifierKind.CCCD:
