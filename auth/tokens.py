@@ -7,6 +7,7 @@ and typed `hg-pass+jwt`, fails all three checks here.
 
 import base64
 import binascii
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,7 +59,10 @@ class TokenIssuer:
         self.issuer = issuer
         self.audience = audience
         self.ttl = ttl
-        self._verified: dict[str, AccessClaims] = {}
+        # Claims as plain numbers and strings: a tuple of those is not tracked by the
+        # garbage collector, which would otherwise walk every remembered token (with
+        # its UUIDs) on each full pass.
+        self._verified: dict[str, tuple[int, float, str, int | None]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "TokenIssuer":
@@ -107,13 +111,24 @@ class TokenIssuer:
         token with every request, and an ES256 verification is the costly part."""
         remembered = self._verified.get(token)
         if remembered is not None:
-            if datetime.now(UTC) < remembered.expires_at:
-                return remembered
+            citizen, expires, token_id, session = remembered
+            if time.time() < expires:
+                return AccessClaims(
+                    citizen_id=uuid.UUID(int=citizen),
+                    expires_at=datetime.fromtimestamp(expires, UTC),
+                    token_id=token_id,
+                    session_id=None if session is None else uuid.UUID(int=session),
+                )
             del self._verified[token]
         claims = self._verify_signed(token)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.pop(next(iter(self._verified)))
-        self._verified[token] = claims
+        self._verified[token] = (
+            claims.citizen_id.int,
+            claims.expires_at.timestamp(),
+            claims.token_id,
+            None if claims.session_id is None else claims.session_id.int,
+        )
         return claims
 
     def _verify_signed(self, token: str) -> AccessClaims:
