@@ -1,5 +1,6 @@
-"""`healthgraph citizen …`: a province office registers a citizen who has no phone and
-prints, revokes and reissues their personal QR card, at the command line. Each command
+"""`healthgraph citizen …`: a province office registers a citizen who has no phone, corrects
+the details it typed, and prints, revokes and reissues their personal QR card, at the
+command line (a phone is added through GraphQL only: its code comes from the person). Each command
 acts as the office's partner (`--office NAME_OR_ID`, a partner holding `reconcile` for a
 province), under the same rules and audit as its GraphQL mutation."""
 
@@ -23,6 +24,7 @@ from api.personal_card import (
     revoke_by_office,
 )
 from api.poster import PosterFormat
+from auth.correction import CorrectionRequest, correct_citizen
 from auth.qr import QrSigner
 from auth.registration import Office, Registration, RegistrationRefused, office_named
 from auth.registration import register_citizen as register
@@ -85,8 +87,7 @@ def cmd_register(args: argparse.Namespace, urls: StoreUrls, settings: Settings) 
     except _Refused as error:
         return _fail(str(error))
     except RegistrationRefused as refused:
-        for problem in refused.problems:
-            print(f"{problem.field or '-'}: {problem.code}: {problem.message}", file=sys.stderr)
+        _print_refused(refused)
         if refused.citizen_id is not None:
             print(f"the citizen registered already: {_node_id(refused.citizen_id)}")
         return 1
@@ -98,6 +99,35 @@ def cmd_register(args: argparse.Namespace, urls: StoreUrls, settings: Settings) 
 
 def _citizen(raw: str) -> uuid.UUID | None:
     return parse_typed_node_id(raw, "Citizen")
+
+
+def _print_refused(refused: RegistrationRefused) -> None:
+    for problem in refused.problems:
+        print(f"{problem.field or '-'}: {problem.code}: {problem.message}", file=sys.stderr)
+
+
+def cmd_correct(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> int:
+    wanted = _citizen(args.citizen)
+    given = CorrectionRequest(
+        full_name=args.name,
+        date_of_birth=args.born,
+        district=args.district,
+        national_id=args.national_id,
+        insurance_number=args.insurance_number,
+    )
+
+    async def work(engines: Engines, office: Office) -> Any:
+        return await correct_citizen(engines, office, wanted, given, _request_id())
+
+    try:
+        corrected = _as_office(urls, settings, args.office, work)
+    except _Refused as error:
+        return _fail(str(error))
+    except RegistrationRefused as refused:
+        _print_refused(refused)
+        return 1
+    print("corrected" if corrected.changed else "nothing to correct: nothing changed")
+    return 0
 
 
 def cmd_card(args: argparse.Namespace, urls: StoreUrls, settings: Settings) -> int:
@@ -175,6 +205,22 @@ def add_citizen_commands(
     register_parser.add_argument("--district")
     office(register_parser)
     register_parser.set_defaults(run=run(cmd_register))
+
+    correct = actions.add_parser(
+        "correct",
+        help="correct the details typed for a citizen of the office's province; "
+        "their records are matched again",
+    )
+    correct.add_argument("citizen", help="the Citizen ID")
+    correct.add_argument("--name", help="full name, as on the card shown")
+    correct.add_argument("--born", type=dt.date.fromisoformat, help="date of birth, YYYY-MM-DD")
+    correct.add_argument(
+        "--national-id", help="12-digit CCCD or 9-digit CMND: replaces every national ID held"
+    )
+    correct.add_argument("--insurance-number", help="health-insurance (BHYT) number")
+    correct.add_argument("--district")
+    office(correct)
+    correct.set_defaults(run=run(cmd_correct))
 
     card = actions.add_parser(
         "card", help="print a citizen's personal QR card (issuing one if they have none)"

@@ -18,6 +18,7 @@ from api.checkin import CheckIn
 from api.checkin_capture import check_in, delete_check_ins, staff_check_in, staff_check_ins
 from api.citizen import Citizen, citizen, me
 from api.consent import grant_consent, revoke_consent
+from api.correction import correct_citizen_details
 from api.errors import PublicErrors
 from api.exposure import Exposure, exposures
 from api.exposure_alert import exposure_alert_raised, mark_case
@@ -102,6 +103,7 @@ class Mutation:
     register_citizen = register_citizen_without_phone
     request_citizen_phone_code = request_citizen_phone_code
     confirm_citizen_phone = confirm_citizen_phone
+    correct_citizen = correct_citizen_details
     revoke_health_pass = revoke_health_pass_mutation
     show_full_name_on_health_pass = show_full_name_mutation
 

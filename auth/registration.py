@@ -11,7 +11,7 @@ verified for a citizen answers with that citizen (when the details agree) or ref
 
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
@@ -127,60 +127,68 @@ class Registered:
     profile: Profile
 
 
-@dataclass
-class _Checked:
-    problems: list[Problem] = field(default_factory=list)
-
-    def refuse(self, code: str, field: str | None, message: str) -> None:
-        self.problems.append(Problem(code, field, message))
-
-
-def _text(checked: _Checked, value: str, name: str, longest: int) -> str:
+def check_text(problems: list[Problem], value: str, name: str, longest: int) -> str:
+    """The text with its spacing folded; a problem named after the field when it is empty,
+    too long or carries control characters."""
     text = " ".join(value.split())
     if not 0 < len(text) <= longest:
-        checked.refuse("INVALID_VALUE", name, f"give 1 to {longest} characters")
+        problems.append(Problem("INVALID_VALUE", name, f"give 1 to {longest} characters"))
     elif any(unicodedata.category(c) == "Cc" for c in value):
-        checked.refuse("INVALID_VALUE", name, "no control characters")
+        problems.append(Problem("INVALID_VALUE", name, "no control characters"))
     return text
 
 
+def check_birth_date(problems: list[Problem], born: date) -> None:
+    if not date(1900, 1, 1) <= born <= date.today():
+        problems.append(Problem("INVALID_VALUE", "dateOfBirth", "not a possible date of birth"))
+
+
+def checked_identifiers(
+    problems: list[Problem], national_id: str | None, insurance_number: str | None
+) -> list[Identifier]:
+    """The national ID and insurance number as typed, normalised (those given)."""
+    identifiers: list[Identifier] = []
+    if national_id:
+        try:
+            identifiers.append(normalize_national_id(national_id))
+        except InvalidIdentifier as error:
+            problems.append(Problem("INVALID_IDENTIFIER", "nationalId", str(error)))
+    if insurance_number:
+        try:
+            identifiers.append((IdentifierKind.BHYT, normalize_insurance_number(insurance_number)))
+        except InvalidIdentifier as error:
+            problems.append(Problem("INVALID_IDENTIFIER", "insuranceNumber", str(error)))
+    return identifiers
+
+
 def _checked(office: Office, given: Registration) -> NewCitizen:
-    checked = _Checked()
-    name = _text(checked, given.full_name, "fullName", 200)
-    if not date(1900, 1, 1) <= given.date_of_birth <= date.today():
-        checked.refuse("INVALID_VALUE", "dateOfBirth", "not a possible date of birth")
+    problems: list[Problem] = []
+    name = check_text(problems, given.full_name, "fullName", 200)
+    check_birth_date(problems, given.date_of_birth)
     province = (given.province_code or office.province_code or "").strip()
     if province not in PROVINCE_CODES:
-        checked.refuse("UNKNOWN_PROVINCE", "provinceCode", "not a province code")
+        problems.append(Problem("UNKNOWN_PROVINCE", "provinceCode", "not a province code"))
     elif province != office.province_code:
-        checked.refuse(
-            "PROVINCE_NOT_SERVED", "provinceCode", "you register citizens of your province only"
+        problems.append(
+            Problem(
+                "PROVINCE_NOT_SERVED", "provinceCode", "you register citizens of your province only"
+            )
         )
     district = None
     if given.district is not None:
-        district = _text(checked, given.district, "district", 100)
-    identifiers: list[Identifier] = []
-    if given.national_id:
-        try:
-            identifiers.append(normalize_national_id(given.national_id))
-        except InvalidIdentifier as error:
-            checked.refuse("INVALID_IDENTIFIER", "nationalId", str(error))
-    if given.insurance_number:
-        try:
-            identifiers.append(
-                (IdentifierKind.BHYT, normalize_insurance_number(given.insurance_number))
-            )
-        except InvalidIdentifier as error:
-            checked.refuse("INVALID_IDENTIFIER", "insuranceNumber", str(error))
+        district = check_text(problems, given.district, "district", 100)
+    identifiers = checked_identifiers(problems, given.national_id, given.insurance_number)
     if not given.national_id and not given.insurance_number:
-        checked.refuse(
-            "REQUIRED",
-            "nationalId",
-            "give the national ID or the insurance number (or both): records find the "
-            "citizen by them",
+        problems.append(
+            Problem(
+                "REQUIRED",
+                "nationalId",
+                "give the national ID or the insurance number (or both): records find the "
+                "citizen by them",
+            )
         )
-    if checked.problems:
-        raise RegistrationRefused(checked.problems)
+    if problems:
+        raise RegistrationRefused(problems)
     return NewCitizen(name, given.date_of_birth, province, district, identifiers)
 
 

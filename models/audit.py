@@ -39,6 +39,8 @@ class AuditAction(StrEnum):
     # A province operator registered the citizen (no phone), or gave them a phone later.
     REGISTER = "REGISTER"
     ADD_PHONE = "ADD_PHONE"
+    # A province operator corrected the details it had typed (name, birth date, numbers).
+    CORRECT = "CORRECT"
     # A scanner checked the citizen's health pass.
     PASS_CHECK = "PASS_CHECK"
     PASS_REVOKE = "PASS_REVOKE"

@@ -55,6 +55,31 @@ async def test_register_names_every_bad_field_and_needs_a_province_office(health
     assert not_office == 1 and "no live partner holding reconcile" in refused
 
 
+async def test_the_office_corrects_a_citizens_details_of_its_own_province_only(
+    healthgraph, graphql, partners
+):
+    await _office(partners)
+    await _office(partners, province="01", name="Sở Y tế Hà Nội")
+    _, out, _ = await _register(healthgraph)
+    citizen = out.strip()
+
+    elsewhere, _, refused = await healthgraph(
+        "citizen", "correct", citizen, "--name", "Lê Thị Hòa", "--office", "Sở Y tế Hà Nội"
+    )
+    bad, _, bad_err = await healthgraph(
+        "citizen", "correct", citizen, "--national-id", "12", "--office", "Sở Y tế Bắc Giang"
+    )
+    code, corrected, _ = await healthgraph(
+        "citizen", "correct", citizen, "--name", "Lê Thị Hòa", "--office", "Sở Y tế Bắc Giang"
+    )
+
+    assert elsewhere == 1 and "citizenId: NOT_FOUND" in refused
+    assert bad == 1 and "nationalId: INVALID_IDENTIFIER" in bad_err
+    assert (code, corrected.strip()) == (0, "corrected")
+    me = await graphql.query("{ me { fullName } }", as_citizen=_uuid(citizen))
+    assert me["data"]["me"]["fullName"] == "Lê Thị Hòa"
+
+
 async def test_the_office_prints_revokes_and_reissues_the_card(
     healthgraph, graphql, partners, tmp_path
 ):
