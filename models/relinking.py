@@ -12,7 +12,9 @@ birth date, or is linked to them now; a person's decision on a record stands
   calls `confirm_claims_by_arrivals` with the records it just wrote);
 - the citizen changes the name that a match by phone needs (auth.identity);
 - a province office registers a citizen, or gives one a phone
-  (auth.registration).
+  (auth.registration), or corrects the details it typed: records that no
+  longer match leave them, as they do whenever what a citizen holds
+  verified changes (auth.correction).
 
 A first sign-in verifies only the phone, which links nothing without a
 verified birth date; an operator's decision links one record and verifies
