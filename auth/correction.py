@@ -27,6 +27,7 @@ from auth.registration import (
 from auth.scopes import Section
 from models.audit import AuditAction, record
 from models.correction import Correction, apply_correction, replaced_kinds
+from models.health_pass import Revoker, revoke_live_pass
 from models.profile import Identifier, Profile, profile_of
 from models.registration import verified_holders
 from models.relinking import relink
@@ -124,6 +125,10 @@ async def correct_citizen(
             # Verified for another citizen at the same moment.
             await core.rollback()
             raise _taken(correction.identifiers) from None
+        if correction.identifiers or correction.date_of_birth or correction.full_name:
+            # The pass shows the name and birth date, and its colour the records that may
+            # leave now: the next read mints the right one.
+            await revoke_live_pass(core, profile.citizen_id, Revoker.OPERATOR)
         sections = [Section.PROFILE.value, Section.IDENTITY.value]
         entry = (profile.citizen_id, sections)
         await record(core, office.actor, AuditAction.CORRECT, [entry], request_id)

@@ -10,6 +10,7 @@ import pytest
 from strawberry import relay
 
 from models.venue import VenueKind
+from tests.test_health_pass import health_pass, vaccinated_citizen, verify
 
 REGISTER = """mutation($input: RegisterCitizenInput!) {
   registerCitizen(input: $input) { citizenId userErrors { field code } } }"""
@@ -245,3 +246,20 @@ async def test_only_the_office_of_the_citizens_province_corrects_their_details(
     assert by_citizen["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert own_office["changed"] is True
     assert await actions_of(graphql, citizen) == ["CORRECT", "REGISTER"]
+
+
+@pytest.mark.parametrize(("detail", "revoked"), [("fullName", True), ("district", False)])
+async def test_a_correction_of_what_the_pass_shows_revokes_the_live_pass(
+    graphql, given, partners, office, detail, revoked
+):
+    # A citizen of the province who signed in and holds a pass.
+    citizen = await vaccinated_citizen(given, full_name="Nguyễn Văn Bình")
+    scanner = await partners.create("pass:verify")
+    held = await health_pass(graphql, citizen)
+    node = str(relay.GlobalID("Citizen", str(citizen)))
+
+    answer = await correct(graphql, node, office.token, **{detail: "Nguyễn Văn Bính"})
+
+    assert answer["changed"] is True
+    checked = (await verify(graphql, scanner.token, held["credential"]))["data"]
+    assert (checked["verifyHealthPass"]["result"] == "REVOKED") is revoked
