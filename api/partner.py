@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry import relay
 
 from auth import partners
 from auth.scopes import Scope, UnknownScope, parse_scopes
@@ -81,7 +82,8 @@ def _when(moment: datetime | None) -> str:
 
 def _print_issued(issued: partners.IssuedToken, verb: str) -> None:
     print(
-        f"{verb} token for partner {issued.name!r} (id {issued.partner_id}); "
+        f"{verb} token for partner {issued.name!r} (id {issued.partner_id}, in the API "
+        f"{relay.to_base64('Partner', issued.partner_id)}); "
         f"expires: {_when(issued.expires_at)}.\n"
         "Store it now: it is not shown again.",
         file=sys.stderr,

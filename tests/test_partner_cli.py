@@ -1,5 +1,7 @@
 """`healthgraph partner …` issues, lists, rotates and revokes partner tokens."""
 
+import re
+
 import pytest
 
 WHO = '{ citizen(id: "00000000-0000-0000-0000-000000000000") { id } }'
@@ -20,6 +22,19 @@ async def test_create_prints_only_the_token_and_it_works(healthgraph, graphql, e
     assert token.startswith("hgp_") and "\n" not in token
     assert "not shown again" in err
     assert authenticated(await graphql.query(WHO, token=token))
+
+
+async def test_create_names_the_partner_by_the_id_the_api_takes(healthgraph, graphql, engines):
+    _, out, err = await healthgraph("partner", "create", "Sổ sức khỏe", "--scopes", "pass:verify")
+    global_id = re.search(r"in the API (\S+)\)", err)
+
+    assert global_id is not None
+    itself = await graphql.query(
+        "query($id: ID!) { node(id: $id) { ... on Partner { name } } }",
+        {"id": global_id.group(1)},
+        token=out.strip(),
+    )
+    assert itself["data"]["node"] == {"name": "Sổ sức khỏe"}
 
 
 async def test_list_shows_partners_without_their_tokens(healthgraph, engines):
