@@ -28,8 +28,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from models.audit import Actor, AuditAction, record
+from models.base import utcnow
+from models.health_pass import revoke_outdated_passes
+from models.health_status import PassRules
 from models.identifiers import IdentifierKind
-from models.link import RecordStore, linked_record_ids
+from models.link import RecordStore, linked_record_ids, owner_of
 from models.matching import link_records
 from models.profile import (
     AlreadyVerifiedElsewhere,
@@ -61,6 +64,8 @@ async def relink_many(engines: Engines, citizen_ids: Sequence[uuid.UUID]) -> Non
     async with reading(engines, Store.CORE) as core:
         found = await profiles(core, citizen_ids)
         linked = await linked_record_ids(core, list(found))
+    # Whoever a re-matched record belonged to before, or belongs to now, may show another colour.
+    holders: set[uuid.UUID] = set(found)
     for record_store in RecordStore:
         try:
             records: dict[uuid.UUID, CarriedIdentity] = {}
@@ -81,10 +86,26 @@ async def relink_many(engines: Engines, citizen_ids: Sequence[uuid.UUID]) -> Non
                     )
                     records.update((r.record_id, r) for r in carried)
             async with reading(engines, Store.CORE) as core:
-                await link_records(core, record_store, [r.to_link() for r in records.values()])
+                holders.update((await owner_of(core, record_store, list(records))).values())
+                outcomes = await link_records(
+                    core, record_store, [r.to_link() for r in records.values()]
+                )
                 await core.commit()
+            holders.update(o.citizen_id for o in outcomes if o.citizen_id is not None)
         except StoreUnavailable:
             log.warning("records of the %s store not re-matched: unavailable", record_store)
+    await _recheck_passes(engines, holders)
+
+
+async def _recheck_passes(engines: Engines, holders: set[uuid.UUID]) -> None:
+    """A live pass that no longer shows its holder's colour after the re-match is revoked,
+    as after any write of records (models.records)."""
+    try:
+        await revoke_outdated_passes(
+            engines, sorted(holders), PassRules.from_settings(engines.settings), utcnow()
+        )
+    except StoreUnavailable:
+        log.warning("live passes not re-checked after re-matching: a store is unavailable")
 
 
 async def verify(

@@ -198,6 +198,10 @@ class Engines(Mapping[Store, AsyncEngine]):
     def __getitem__(self, store: Store) -> AsyncEngine:
         return self._engines[store]
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     def reader(self, store: Store) -> AsyncEngine:
         """The same pool without transactions: a read is one round trip, with no BEGIN
         before it and no ROLLBACK after it."""

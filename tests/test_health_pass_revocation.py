@@ -1,8 +1,18 @@
 """A revoked pass stops verifying: online at once, offline through the signed revoked list."""
 
-import jwt
+from datetime import UTC, datetime, timedelta
 
+import jwt
+import pytest
+
+from models.testing import TestOutcome
 from tests.test_health_pass import LOG, REVOKE, health_pass, vaccinated_citizen, verify
+
+INSURANCE = "DN4240123456789"
+CLAIM = """mutation($input: ProfileInput!) { updateProfile(input: $input) {
+  userErrors { field code } } }"""
+VERIFY_IDENTITY = """mutation($input: VerifyIdentityInput!) { verifyIdentity(input: $input) {
+  verified userErrors { field code } } }"""
 
 
 async def revoke(graphql, pass_id: str, **caller) -> dict:
@@ -142,3 +152,37 @@ async def test_the_revoked_list_is_cacheable(client):
     assert first.headers["etag"].startswith('W/"')
     assert conditional.status_code == 304 and conditional.content == b""
     assert stale.status_code == 200 and stale.text == first.text
+
+
+@pytest.mark.parametrize(
+    ("result", "verified_as"),
+    [(TestOutcome.POSITIVE, "REVOKED"), (TestOutcome.NEGATIVE, "VALID")],
+    ids=["a positive result it brings revokes it", "a result that keeps the colour leaves it"],
+)
+async def test_records_that_link_after_a_verification_settle_the_live_pass(
+    graphql, given, partners, result, verified_as
+):
+    citizen = await vaccinated_citizen(given)
+    # A lab typed her insurance number, which she had not yet claimed: the result is no one's.
+    await given.sample(
+        insurance_number=INSURANCE,
+        result=result,
+        collected_at=datetime.now(UTC) - timedelta(days=2),
+    )
+    scanner = await partners.create("pass:verify")
+    verifier = await partners.create("identity:verify")
+    green = await health_pass(graphql, citizen)
+    claimed = await graphql.query(
+        CLAIM, {"input": {"insuranceNumber": INSURANCE}}, as_citizen=citizen
+    )
+    assert claimed["data"]["updateProfile"]["userErrors"] == [], claimed
+
+    verified = await graphql.query(
+        VERIFY_IDENTITY,
+        {"input": {"citizenId": str(citizen), "insuranceNumber": INSURANCE}},
+        token=verifier.token,
+    )
+    checked = (await verify(graphql, scanner.token, green["credential"]))["data"]
+
+    assert verified["data"]["verifyIdentity"]["userErrors"] == [], verified
+    assert checked["verifyHealthPass"]["result"] == verified_as
