@@ -43,17 +43,44 @@ class Loaders:
         self.engines = engines
         self.access = access
         self.passes = passes
-        self.citizen = DataLoader(self._citizens)
-        self.record_ids = DataLoader(self._record_ids)
-        self.vaccinations = DataLoader(self._vaccinations)
-        self.test_result_page = DataLoader(self._test_result_pages)
-        self.check_in_page = DataLoader(self._check_in_pages)
-        self.venue_by_code = DataLoader(self._venues_by_code)
-        self.vaccination_node = DataLoader(self._vaccination_nodes)
-        self.test_result_node = DataLoader(self._test_result_nodes)
-        self.check_in_node = DataLoader(self._check_in_nodes)
 
-    # Made on first use: the dashboard, on every phone at every start, never needs them.
+    # Each made on first use: a request a compiled plan answers needs none of them.
+    @cached_property
+    def citizen(self) -> DataLoader[uuid.UUID, Row[Any] | ApiError | None]:
+        return DataLoader(self._citizens)
+
+    @cached_property
+    def record_ids(self) -> DataLoader[uuid.UUID, RecordIds]:
+        return DataLoader(self._record_ids)
+
+    @cached_property
+    def vaccinations(self) -> DataLoader[uuid.UUID, list[Row[Any]] | ApiError]:
+        return DataLoader(self._vaccinations)
+
+    @cached_property
+    def test_result_page(self) -> DataLoader[PageKey, list[Row[Any]] | ApiError]:
+        return DataLoader(self._test_result_pages)
+
+    @cached_property
+    def check_in_page(self) -> DataLoader[PageKey, list[Row[Any]] | ApiError]:
+        return DataLoader(self._check_in_pages)
+
+    @cached_property
+    def venue_by_code(self) -> DataLoader[str, Row[Any] | None]:
+        return DataLoader(self._venues_by_code)
+
+    @cached_property
+    def vaccination_node(self) -> DataLoader[uuid.UUID, Row[Any] | None]:
+        return DataLoader(self._vaccination_nodes)
+
+    @cached_property
+    def test_result_node(self) -> DataLoader[uuid.UUID, Row[Any] | None]:
+        return DataLoader(self._test_result_nodes)
+
+    @cached_property
+    def check_in_node(self) -> DataLoader[uuid.UUID, Row[Any] | None]:
+        return DataLoader(self._check_in_nodes)
+
     @cached_property
     def consents(self) -> DataLoader[uuid.UUID, list[Row[Any]]]:
         return DataLoader(self._consents)
