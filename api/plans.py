@@ -44,6 +44,9 @@ from api.pagination import decode_cursor, encode_cursor, page_size
 from auth.principal import CitizenPrincipal
 from models.checkin import CheckInMethod
 from models.dashboard import (
+    CHECK_IN_ALWAYS,
+    DOSE_ALWAYS,
+    SAMPLE_ALWAYS,
     CoreAnswer,
     Page,
     Record,
@@ -593,8 +596,85 @@ def _citizen(node: FieldNode) -> tuple[Build, Wanted]:
         _fields_named(selection_set, "vaccinations")
         or _fields_named(selection_set, "vaccinationStatus")
     )
-    wanted = Wanted(doses=doses, tests=pages.get("testResults"), check_ins=pages.get("checkIns"))
+    wanted = Wanted(
+        doses=doses,
+        tests=pages.get("testResults"),
+        check_ins=pages.get("checkIns"),
+        **_columns(selection_set),
+    )
     return build, wanted
+
+
+def _names(selection_set: SelectionSetNode | None, *path: str) -> set[str]:
+    """The names of the fields selected at the end of path (through every field on it)."""
+    levels = [selection_set]
+    for name in path:
+        levels = [f.selection_set for level in levels for f in _fields_named(level, name)]
+    return {
+        s.name.value
+        for level in levels
+        if level is not None
+        for s in level.selections
+        if isinstance(s, FieldNode)
+    }
+
+
+def _needed(always: frozenset[str], asked: set[str], columns: dict[str, str]) -> frozenset[str]:
+    """always, and the column each asked field (columns: field name → column) reads."""
+    return always | {column for field, column in columns.items() if field in asked}
+
+
+def _columns(me: SelectionSetNode | None) -> dict[str, frozenset[str]]:
+    """The columns of each list that the fields the document selects read."""
+    dose = _names(me, "vaccinations")
+    vaccine = {f"vaccine.{name}" for name in _names(me, "vaccinations", "vaccine")}
+    status = {f"status.{name}" for name in _names(me, "vaccinationStatus")}
+    test = _names(me, "testResults", "edges", "node")
+    check_in = _names(me, "checkIns", "edges", "node")
+    venue = {f"venue.{name}" for name in _names(me, "checkIns", "edges", "node", "venue")}
+    return {
+        "dose_columns": _needed(
+            DOSE_ALWAYS,
+            dose | vaccine | status,
+            {
+                "lotNumber": "lot_number",
+                "siteName": "site_name",
+                "provinceCode": "province_code",
+                "vaccine.name": "vaccine_name",
+                # A dose of the health pass rules carries its vaccine's name.
+                "status.fullyVaccinatedFrom": "vaccine_name",
+                "vaccine.brandNames": "vaccine_brand_names",
+                "vaccine.manufacturer": "vaccine_manufacturer",
+            },
+        ),
+        "sample_columns": _needed(
+            SAMPLE_ALWAYS,
+            test,
+            {
+                "sampleCode": "sample_code",
+                "testType": "test_type",
+                "poolCode": "pool_code",
+                "collectionSite": "collection_site",
+                "resultedAt": "resulted_at",
+                "labName": "lab_name",
+            },
+        ),
+        "check_in_columns": _needed(
+            CHECK_IN_ALWAYS,
+            check_in | venue,
+            {
+                "method": "method",
+                "healthDeclaration": "declaration",
+                "venue.code": "venue_code",
+                "venue.name": "venue_name",
+                "venue.kind": "venue_kind",
+                "venue.provinceCode": "venue_province_code",
+                "venue.address": "venue_address",
+                "venue.district": "venue_district",
+                "venue.closedAt": "venue_closed_at",
+            },
+        ),
+    }
 
 
 def _asks_for(selection_set: SelectionSetNode | None, name: str) -> bool:

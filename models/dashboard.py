@@ -45,6 +45,10 @@ class Wanted:
     doses: bool = False
     tests: Page | None = None
     check_ins: Page | None = None
+    # The columns of each list the document needs (see *_VALUES below); all by default.
+    dose_columns: frozenset[str] | None = None
+    sample_columns: frozenset[str] | None = None
+    check_in_columns: frozenset[str] | None = None
 
 
 @dataclass
@@ -62,47 +66,58 @@ _LINKED = LinkStatus.LINKED.value
 _IMMUNIZATION = RecordStore.IMMUNIZATION.value
 _TESTING = RecordStore.TESTING.value
 
-DOSE_COLUMNS = (
-    "id",
-    "dose_number",
-    "administered_at",
-    "lot_number",
-    "site_name",
-    "province_code",
-    "vaccine_code",
-    "vaccine_name",
-    "vaccine_brand_names",
-    "vaccine_manufacturer",
-    "vaccine_primary_series_doses",
+# Each list's columns (the names its rows carry) and how the statements read them.
+DOSE_VALUES = {
+    "id": "r.id",
+    "dose_number": "r.dose_number",
+    "administered_at": "r.administered_at",
+    "lot_number": "r.lot_number",
+    "site_name": "r.site_name",
+    "province_code": "r.province_code",
+    "vaccine_code": "v.code",
+    "vaccine_name": "v.name",
+    "vaccine_brand_names": "v.brand_names",
+    "vaccine_manufacturer": "v.manufacturer",
+    "vaccine_primary_series_doses": "v.primary_series_doses",
+}
+DOSE_COLUMNS = tuple(DOSE_VALUES)
+# What a plan needs whatever the document asks: one dose per day and vaccine
+# (models.vaccination.same_dose), the series.
+DOSE_ALWAYS = frozenset(
+    {"id", "dose_number", "administered_at", "vaccine_code", "vaccine_primary_series_doses"}
 )
-_DOSE_VALUES = """r.id, r.dose_number, r.administered_at, r.lot_number, r.site_name,
-    r.province_code, v.code, v.name, v.brand_names, v.manufacturer, v.primary_series_doses"""
 _VACCINE = "JOIN immunization.vaccines v ON v.code = r.vaccine_code"
 
-SAMPLE_COLUMNS = (
-    "id",
-    "sample_code",
-    "test_type",
-    "pooled",
-    "pool_code",
-    "collected_at",
-    "collection_site",
-    "result",
-    "resulted_at",
-    "lab_name",
-)
 # A pooled sample still pending takes its tube's result: the newest one recorded on any
 # sample of the tube (models.testing.pool_results).
-_SAMPLE_VALUES = """s.id, s.sample_code, s.test_type, s.pooled, s.pool_code, s.collected_at,
-    s.collection_site, coalesce(p.result, s.result),
-    CASE WHEN p.result IS NULL THEN s.resulted_at ELSE p.resulted_at END, lb.name"""
-_SAMPLE_JOINS = """
-    LEFT OUTER JOIN testing.labs lb ON lb.code = s.lab_code
+SAMPLE_VALUES = {
+    "id": "s.id",
+    "sample_code": "s.sample_code",
+    "test_type": "s.test_type",
+    "pooled": "s.pooled",
+    "pool_code": "s.pool_code",
+    "collected_at": "s.collected_at",
+    "collection_site": "s.collection_site",
+    "result": "coalesce(p.result, s.result)",
+    "resulted_at": "CASE WHEN p.result IS NULL THEN s.resulted_at ELSE p.resulted_at END",
+    "lab_name": "lb.name",
+}
+SAMPLE_COLUMNS = tuple(SAMPLE_VALUES)
+# The cursor, and what the result and a retest follow from.
+SAMPLE_ALWAYS = frozenset({"id", "collected_at", "pooled", "result"})
+_LAB = """
+    LEFT OUTER JOIN testing.labs lb ON lb.code = s.lab_code"""
+_TUBE = """
     LEFT JOIN LATERAL (
         SELECT t.result, t.resulted_at FROM testing.samples t
         WHERE s.pooled AND s.result = 'PENDING' AND t.pool_code = s.pool_code
           AND t.result <> 'PENDING'
         ORDER BY t.resulted_at DESC NULLS LAST LIMIT 1) p ON true"""
+
+
+def _sample_joins(columns: tuple[str, ...]) -> str:
+    # A lab is found by its primary key: joined or not, the same samples.
+    return (_LAB if "lab_name" in columns else "") + _TUBE
 
 
 class _Numbers:
@@ -128,8 +143,8 @@ def _dose_ids() -> str:
         ) AS dose_ids"""
 
 
-def _doses_here() -> str:
-    return f"""ARRAY(SELECT ROW({_DOSE_VALUES}) FROM core.record_links l
+def _doses_here(columns: tuple[str, ...]) -> str:
+    return f"""ARRAY(SELECT ROW({_values(DOSE_VALUES, columns)}) FROM core.record_links l
         JOIN immunization.vaccination_records r ON r.id = l.record_id {_VACCINE}
         WHERE l.citizen_id = c.id AND l.store = '{_IMMUNIZATION}' AND l.status = '{_LINKED}'
           AND r.status = 'VALID'
@@ -147,31 +162,37 @@ def _test_ids(limit: int, after: bool, numbers: _Numbers) -> str:
     return f"ARRAY(SELECT k.record_id FROM ({_test_links(limit, after, numbers)}) k) AS test_ids"
 
 
-def _samples_here(limit: int, after: bool, numbers: _Numbers) -> str:
-    return f"""ARRAY(SELECT ROW({_SAMPLE_VALUES})
+def _samples_here(limit: int, after: bool, numbers: _Numbers, columns: tuple[str, ...]) -> str:
+    return f"""ARRAY(SELECT ROW({_values(SAMPLE_VALUES, columns)})
         FROM ({_test_links(limit, after, numbers)}) k
-        JOIN testing.samples s ON s.id = k.record_id AND s.status = 'VALID'{_SAMPLE_JOINS}
+        JOIN testing.samples s ON s.id = k.record_id AND s.status = 'VALID'{_sample_joins(columns)}
         ORDER BY k.occurred_at DESC, k.record_id DESC) AS samples"""
 
 
-CHECK_IN_COLUMNS = (
-    "check_in_id",
-    "checked_in_at",
-    "method",
-    "declaration",
-    "venue_code",
-    "venue_name",
-    "venue_kind",
-    "venue_province_code",
-    "venue_address",
-    "venue_district",
-    "venue_closed_at",
-)
+CHECK_IN_VALUES = {
+    "check_in_id": "i.id",
+    "checked_in_at": "i.checked_in_at",
+    "method": "i.method",
+    "declaration": "i.declaration",
+    "venue_code": "v.code",
+    "venue_name": "v.name",
+    "venue_kind": "v.kind",
+    "venue_province_code": "v.province_code",
+    "venue_address": "v.address",
+    "venue_district": "v.district",
+    "venue_closed_at": "v.closed_at",
+}
+CHECK_IN_COLUMNS = tuple(CHECK_IN_VALUES)
+CHECK_IN_ALWAYS = frozenset({"check_in_id", "checked_in_at"})
 
 
-def _check_ins(limit: int, after: bool, numbers: _Numbers) -> str:
-    return f"""ARRAY(SELECT ROW(i.id, i.checked_in_at, i.method, i.declaration, v.code, v.name,
-            v.kind, v.province_code, v.address, v.district, v.closed_at)
+def _values(values: dict[str, str], columns: tuple[str, ...]) -> str:
+    return ", ".join(values[column] for column in columns)
+
+
+def _check_ins(limit: int, after: bool, numbers: _Numbers, columns: tuple[str, ...]) -> str:
+    # The venue is joined whatever is asked of it: a check-in is listed with its venue.
+    return f"""ARRAY(SELECT ROW({_values(CHECK_IN_VALUES, columns)})
         FROM (SELECT i.id, i.checked_in_at, i.method, i.declaration, i.venue_id
               FROM core.check_ins i
               WHERE i.citizen_id = c.id {_after("i.checked_in_at, i.id", numbers, after)}
@@ -191,15 +212,28 @@ class Shape:
     check_ins: tuple[int, bool] | None
     doses_here: bool
     samples_here: bool
+    # In the order of *_VALUES; those of a store read apart are all of them.
+    dose_columns: tuple[str, ...] = DOSE_COLUMNS
+    sample_columns: tuple[str, ...] = SAMPLE_COLUMNS
+    check_in_columns: tuple[str, ...] = CHECK_IN_COLUMNS
+
+
+def _in_order(columns: tuple[str, ...], wanted: frozenset[str] | None) -> tuple[str, ...]:
+    return columns if wanted is None else tuple(c for c in columns if c in wanted)
 
 
 def shape_of(wanted: Wanted, doses_here: bool, samples_here: bool) -> Shape:
+    doses_here = doses_here and wanted.doses
+    samples_here = samples_here and wanted.tests is not None
     return Shape(
         doses=wanted.doses,
         tests=wanted.tests.shape if wanted.tests else None,
         check_ins=wanted.check_ins.shape if wanted.check_ins else None,
-        doses_here=doses_here and wanted.doses,
-        samples_here=samples_here and wanted.tests is not None,
+        doses_here=doses_here,
+        samples_here=samples_here,
+        dose_columns=_in_order(DOSE_COLUMNS, wanted.dose_columns if doses_here else None),
+        sample_columns=_in_order(SAMPLE_COLUMNS, wanted.sample_columns if samples_here else None),
+        check_in_columns=_in_order(CHECK_IN_COLUMNS, wanted.check_in_columns),
     )
 
 
@@ -210,14 +244,16 @@ def core_statement(shape: Shape) -> str:
     numbers = _Numbers()
     columns = ["c.id", "c.full_name", "c.date_of_birth", "c.phone", "c.province_code"]
     if shape.doses:
-        columns.append(_doses_here() if shape.doses_here else _dose_ids())
+        columns.append(_doses_here(shape.dose_columns) if shape.doses_here else _dose_ids())
     if shape.tests:
         limit, after = shape.tests
-        read = _samples_here if shape.samples_here else _test_ids
-        columns.append(read(limit, after, numbers))
+        if shape.samples_here:
+            columns.append(_samples_here(limit, after, numbers, shape.sample_columns))
+        else:
+            columns.append(_test_ids(limit, after, numbers))
     if shape.check_ins:
         limit, after = shape.check_ins
-        columns.append(_check_ins(limit, after, numbers))
+        columns.append(_check_ins(limit, after, numbers, shape.check_in_columns))
     return f"SELECT {', '.join(columns)} FROM core.citizens c WHERE c.id = $1"
 
 
@@ -241,27 +277,28 @@ async def read_core(
         return None
     answer = CoreAnswer(
         citizen=first,
-        check_ins=_rows(first["check_ins"], CHECK_IN_COLUMNS) if shape.check_ins else [],
+        check_ins=_rows(first["check_ins"], shape.check_in_columns) if shape.check_ins else [],
     )
     if shape.doses_here:
-        answer.doses = _rows(first["doses"], DOSE_COLUMNS)
+        answer.doses = _rows(first["doses"], shape.dose_columns)
     elif shape.doses:
         answer.dose_ids = list(first["dose_ids"])
     if shape.samples_here:
-        answer.samples = _rows(first["samples"], SAMPLE_COLUMNS)
+        answer.samples = _rows(first["samples"], shape.sample_columns)
     elif shape.tests:
         answer.test_ids = list(first["test_ids"])
     return answer
 
 
 _DOSES = f"""
-    SELECT {_DOSE_VALUES} FROM immunization.vaccination_records r {_VACCINE}
+    SELECT {_values(DOSE_VALUES, DOSE_COLUMNS)} FROM immunization.vaccination_records r {_VACCINE}
     WHERE r.id = ANY($1::uuid[]) AND r.status = 'VALID'
     ORDER BY r.administered_at, r.id
 """
 
 _SAMPLES = f"""
-    SELECT {_SAMPLE_VALUES} FROM testing.samples s{_SAMPLE_JOINS}
+    SELECT {_values(SAMPLE_VALUES, SAMPLE_COLUMNS)}
+    FROM testing.samples s{_sample_joins(SAMPLE_COLUMNS)}
     WHERE s.id = ANY($1::uuid[]) AND s.status = 'VALID'
 """
 
