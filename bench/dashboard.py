@@ -74,6 +74,8 @@ class Options:
     warm_citizens: int
     heavy_citizens: int
     heavy_samples: int
+    # Also our service without the layers PostGraphile has no counterpart of.
+    bare: bool = False
 
 
 @dataclass
@@ -322,6 +324,16 @@ def _targets(run: Run) -> list[Target]:
                         scenario,
                     )
                 )
+        if "ours" in options.targets and options.bare and scenario == "cold":
+            found.append(
+                HttpTarget(
+                    "healthgraph w=1 without log or counting",
+                    "ours",
+                    partial(servers.ours, database, run.data_dir, 1, layers=False),
+                    "bearer",
+                    scenario,
+                )
+            )
         if "postgraphile" in options.targets:
             found.append(
                 HttpTarget(
@@ -605,6 +617,12 @@ def _parser() -> argparse.ArgumentParser:
         "--heavy-samples", type=int, default=400, help="test results added to each of them"
     )
     parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="also run our service with one worker, cold, without the access log and the "
+        "request counting (what they cost beside PostGraphile, which has neither)",
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         help="before each run, wait up to this many seconds for other work to stop "
@@ -651,6 +669,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         warm_citizens=args.warm_citizens,
         heavy_citizens=args.heavy_citizens,
         heavy_samples=args.heavy_samples,
+        bare=args.bare,
     )
 
 

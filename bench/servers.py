@@ -104,7 +104,10 @@ def _serving(
 
 
 @contextmanager
-def ours(database: Database, data_dir: Path, workers: int, log: Path) -> Iterator[Server]:
+def ours(
+    database: Database, data_dir: Path, workers: int, log: Path, layers: bool = True
+) -> Iterator[Server]:
+    """layers=False: without the access log and the request counting."""
     port = free_port()
     command = [
         str(healthgraph()),
@@ -127,6 +130,12 @@ def ours(database: Database, data_dir: Path, workers: int, log: Path) -> Iterato
         # connection limit when the three stores' pools all point at one server.
         "HEALTHGRAPH_STORE_POOL_SIZE": "8",
     }
+    if not layers:
+        env |= {
+            "HEALTHGRAPH_ACCESS_LOG": "false",
+            "HEALTHGRAPH_RATE_LIMIT_PER_TOKEN": "0",
+            "HEALTHGRAPH_RATE_LIMIT_PER_ADDRESS": "0",
+        }
     with _serving(f"healthgraph w={workers}", command, env, BENCH_DIR.parent, port, log) as server:
         _wait_for_workers(log, workers, timeout=120)
         yield server
