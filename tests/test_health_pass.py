@@ -36,6 +36,16 @@ async def vaccinated_citizen(given, national_id: str = NATIONAL_ID, **citizen) -
     return citizen_id
 
 
+async def positive_rapid_test(given, hours_ago: int) -> None:
+    """The holder's positive rapid antigen test, sampled that many hours ago."""
+    await given.sample(
+        national_id=NATIONAL_ID,
+        test_type=TestType.RAPID_ANTIGEN,
+        result=TestOutcome.POSITIVE,
+        collected_at=datetime.now(UTC) - timedelta(hours=hours_ago),
+    )
+
+
 async def health_pass(graphql, citizen: uuid.UUID) -> dict:
     body = await graphql.query(PASS, as_citizen=citizen)
     assert "errors" not in body, body
@@ -98,12 +108,7 @@ async def test_a_positive_result_replaces_the_pass_and_the_old_one_stops_verifyi
     scanner = await partners.create("pass:verify")
     green = await health_pass(graphql, citizen)
 
-    await given.sample(
-        national_id=NATIONAL_ID,
-        test_type=TestType.RAPID_ANTIGEN,
-        result=TestOutcome.POSITIVE,
-        collected_at=datetime.now(UTC) - timedelta(hours=3),
-    )
+    await positive_rapid_test(given, hours_ago=3)
     red = await health_pass(graphql, citizen)
     old = await verify(graphql, scanner.token, green["credential"])
 
@@ -292,12 +297,7 @@ async def test_a_result_that_changes_the_colour_revokes_the_pass_before_it_is_sh
     citizen = await vaccinated_citizen(given)
     scanner = await partners.create("pass:verify")
     green = await health_pass(graphql, citizen)
-    await given.sample(
-        national_id=NATIONAL_ID,
-        test_type=TestType.RAPID_ANTIGEN,
-        result=TestOutcome.POSITIVE,
-        collected_at=datetime.now(UTC) - timedelta(hours=1),
-    )
+    await positive_rapid_test(given, hours_ago=1)
 
     revoked = await revoke_outdated_passes(engines, [citizen], pass_issuer.rules, datetime.now(UTC))
     checked = (await verify(graphql, scanner.token, green["credential"]))["data"]
