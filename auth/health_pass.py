@@ -20,6 +20,7 @@ import jwt
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auth.jws import decoder
 from auth.keys import KeyPurpose, KeyRing
 from auth.principal import CitizenPrincipal, PartnerPrincipal, Principal
 from auth.scopes import Scope, Section
@@ -156,7 +157,7 @@ class PassIssuer:
         if header.get("alg") != ALGORITHM or header.get("typ") != PASS_TYPE or key is None:
             return PassCheck.FORGED, None
         try:
-            claims = jwt.decode(
+            claims = decoder.decode(
                 token,
                 key.public_key,
                 algorithms=[ALGORITHM],

@@ -7,7 +7,8 @@ published at once, so that verifiers holding a cached key set know it before the
 first credential it signs. A key without that file has always been active. Of
 the active keys, the one activated last (or, without an activation time, the
 newest file) signs. A `KeyRing` rereads its directory when the directory changes,
-so a rotation reaches running processes without a restart.
+so a rotation reaches running processes without a restart (within a second: the
+directory is looked at no more than once a second, not on every verification).
 """
 
 import base64
@@ -15,6 +16,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -172,6 +174,10 @@ def service_secret(
     return path.read_bytes().strip()
 
 
+# How often a ring looks at its directory for a rotation.
+RECHECK_SECONDS = 1.0
+
+
 class KeyRing:
     """The keys of one purpose, reread whenever their directory changes."""
 
@@ -182,6 +188,8 @@ class KeyRing:
         self.purpose = purpose
         self._keys = keys or []
         self._seen: int | None = None
+        # time.monotonic() before which the directory is not looked at again.
+        self._next_check = 0.0
 
     @classmethod
     def load(cls, keys_dir: Path, purpose: KeyPurpose, *, create: bool) -> "KeyRing":
@@ -198,7 +206,8 @@ class KeyRing:
 
     def keys(self) -> list[SigningKey]:
         """Every key, newest first: all of them verify and are published."""
-        if self.keys_dir is not None:
+        if self.keys_dir is not None and time.monotonic() >= self._next_check:
+            self._next_check = time.monotonic() + RECHECK_SECONDS
             seen = self.keys_dir.stat().st_mtime_ns
             if seen != self._seen:
                 self._keys = load_keys(self.keys_dir, create=False, purpose=self.purpose)
