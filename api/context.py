@@ -18,7 +18,7 @@ from auth.signin import SignIn
 from auth.tokens import TokenIssuer
 from models.config import Settings
 from models.notify import Broker
-from models.ratelimit import RequestCounts
+from models.ratelimit import Counting, RequestCounts
 from models.stores import Engines, Store
 
 
@@ -50,6 +50,8 @@ class Context:
     # A websocket's connection_init payload (set by Strawberry) and the citizen it signed in.
     connection_params: dict[str, object] | None = None
     connected: ConnectedCitizen | None = None
+    # Hits of this request still to be written before it is decided (api/rate_limits.py).
+    counting: Counting | None = None
 
     @property
     def request_id(self) -> str:

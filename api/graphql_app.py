@@ -1,8 +1,9 @@
 """Strawberry's ASGI integration, made to follow GraphQL over HTTP.
 
 Every refusal is a JSON GraphQL body with `extensions.code` (see api/graphql_http.py);
-before a document is parsed, the caller's rate limits are counted and an automatic
-persisted query is resolved to its text.
+before a document is parsed, the caller's rate limits are counted (by a compiled
+plan's own statement when one answers) and an automatic persisted query is resolved
+to its text.
 """
 
 from collections.abc import Mapping
@@ -37,7 +38,7 @@ from api.graphql_http import (
 )
 from api.live import accept_connection
 from api.persisted_queries import register, resolve_query
-from api.rate_limits import count_request
+from api.rate_limits import count_request, settle_count
 
 
 class _TextWebSocket(ASGIWebSocketAdapter):
@@ -57,6 +58,7 @@ class HealthGraphQL(GraphQL[Context, None]):
         from api.schema import schema
 
         super().__init__(schema, **options)
+        self.plans = schema.plans
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,8 +120,16 @@ class HealthGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        await count_request(context)
-        resolved = await resolve_query(context, request_data.query, request_data.extensions)
+        # A document with a compiled plan is counted by the plan's own statement.
+        query = request_data.query
+        await count_request(
+            context, plan_may_write=query is not None and self.plans.known(query) is not None
+        )
+        try:
+            resolved = await resolve_query(context, query, request_data.extensions)
+        except Exception:
+            await settle_count(context)
+            raise
         result = await self._execute(request_adapter, context, resolved.query, request_data)
         if resolved.register and resolved.query is not None and not _never_ran(result):
             await register(context, resolved.query)

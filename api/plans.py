@@ -39,8 +39,10 @@ from strawberry.relay import to_base64
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
+from api.context import Context
 from api.health_pass import evaluate_passes, health_pass_from
 from api.pagination import decode_cursor, encode_cursor, page_size
+from api.rate_limits import settle_count
 from auth.principal import CitizenPrincipal
 from models.checkin import CheckInMethod
 from models.dashboard import (
@@ -59,6 +61,7 @@ from models.dashboard import (
 )
 from models.health_status import Dose, PassRules, fully_vaccinated_from
 from models.identifiers import mask_phone
+from models.ratelimit import Counting, ToWrite
 from models.retention import deletes_at
 from models.stores import Engines, Store
 from models.testing import TestOutcome, TestType
@@ -428,13 +431,21 @@ class Plan:
             return None
         try:
             services = context.services
-            view = await _read(
+            # Hits to be written before the request is decided go in the plan's statement.
+            counting: Counting | None = getattr(context, "counting", None)
+            if counting is not None and counting.hits is not None:
+                counting = None
+            count = counting.to_write if counting is not None else None
+            view, counted = await _read(
                 services.engines,
                 principal.citizen_id,
                 self.wanted,
                 services.passes.rules,
                 services.settings.check_in_retention_days if self.deletes_at else None,
+                count,
             )
+            if counting is not None and counted is not None:
+                counting.hits = services.request_counts.written(counted)
             if view is None:
                 return None
             if self.health_pass:
@@ -499,18 +510,21 @@ async def _read(
     wanted: Wanted,
     rules: PassRules,
     retention_days: int | None,
-) -> CitizenView | None:
+    count: ToWrite | None = None,
+) -> tuple[CitizenView | None, list[Record] | None]:
+    """The citizen's view (None for no such citizen) and the rows count's write
+    returned, when there is one."""
     shape = shape_of(
         wanted,
         doses_here=engines.shares_database(Store.CORE, Store.IMMUNIZATION),
         samples_here=engines.shares_database(Store.CORE, Store.TESTING),
     )
     async with asyncio.timeout(engines.read_timeout):
-        found: CoreAnswer | None = await _fetched(
-            engines, Store.CORE, lambda c: read_core(c, citizen_id, wanted, shape)
+        found, counted = await _fetched(
+            engines, Store.CORE, lambda c: read_core(c, citizen_id, wanted, shape, count)
         )
         if found is None:
-            return None
+            return None, counted
         if found.doses is None and found.dose_ids and found.samples is None and found.test_ids:
             records, samples = await asyncio.gather(
                 _doses(engines, found), _samples(engines, found)
@@ -522,7 +536,7 @@ async def _read(
     summary = summarise_series(
         [(row["administered_at"], row["vaccine_primary_series_doses"]) for row in doses]
     )
-    return CitizenView(
+    view = CitizenView(
         citizen=found.citizen,
         doses=list(zip(doses, summary.roles, strict=True)),
         summary=summary,
@@ -540,6 +554,7 @@ async def _read(
         if wanted.check_ins
         else None,
     )
+    return view, counted
 
 
 _CITIZEN = {
@@ -773,11 +788,16 @@ class PlannedSchema(strawberry.Schema):
             )
         ):
             data = await plan.answer(context_value)
+            # The request is decided (and refused when over a limit) before it is answered.
+            if isinstance(context_value, Context):
+                await settle_count(context_value)
             if data is not None:
                 observed = getattr(context_value, "observed", None)
                 if observed is not None:  # the request's log line and metrics name it
                     observed.operation, observed.operation_type = plan.operation_name, "query"
                 return ExecutionResult(data=data, errors=None)
+        if isinstance(context_value, Context):
+            await settle_count(context_value)
         result = await super().execute(
             query,
             variable_values=variable_values,

@@ -6,7 +6,9 @@ store answers the citizen, their vaccination links, the page of their test-resul
 links and the page of their check-ins in one statement. A record store in the same
 database as the core store is read in that statement too (its rows as arrays); one
 elsewhere is read in its own statement, both at once, after it. The rows are those
-the per-field loaders read, in the same order.
+the per-field loaders read, in the same order. A request whose rate count must be
+written before it is decided (models/ratelimit.py) is counted by the core statement
+itself: one round trip for both.
 """
 
 import uuid
@@ -20,6 +22,7 @@ import asyncpg
 from asyncpg import Record
 
 from models.link import LinkStatus, RecordStore
+from models.ratelimit import ToWrite, add_hits_statement
 
 Row = dict[str, Any]
 
@@ -238,9 +241,11 @@ def shape_of(wanted: Wanted, doses_here: bool, samples_here: bool) -> Shape:
 
 
 @cache
-def core_statement(shape: Shape) -> str:
+def core_statement(shape: Shape, counting: bool = False) -> str:
     """One statement per shape, answering one row ($1 is the citizen, then each cursor's
-    time and ID)."""
+    time and ID). counting: the statement also adds a request's hits (the three
+    parameters of `ToWrite.arguments` follow), and answers them in `counted` whether
+    or not the citizen is found (then every other column is null)."""
     numbers = _Numbers()
     columns = ["c.id", "c.full_name", "c.date_of_birth", "c.phone", "c.province_code"]
     if shape.doses:
@@ -254,7 +259,13 @@ def core_statement(shape: Shape) -> str:
     if shape.check_ins:
         limit, after = shape.check_ins
         columns.append(_check_ins(limit, after, numbers, shape.check_in_columns))
-    return f"SELECT {', '.join(columns)} FROM core.citizens c WHERE c.id = $1"
+    if not counting:
+        return f"SELECT {', '.join(columns)} FROM core.citizens c WHERE c.id = $1"
+    add = add_hits_statement(numbers.take(), numbers.take(), numbers.take())
+    return f"""WITH counted AS ({add})
+        SELECT ARRAY(SELECT ROW(key, hits, window_start, now) FROM counted) AS counted,
+            {", ".join(columns)}
+        FROM (VALUES (1)) AS one (x) LEFT JOIN core.citizens c ON c.id = $1"""
 
 
 def _page_arguments(page: Page | None) -> list[Any]:
@@ -268,13 +279,21 @@ def _rows(values: Sequence[tuple[Any, ...]], columns: tuple[str, ...]) -> list[R
 
 
 async def read_core(
-    core: asyncpg.Connection, citizen_id: uuid.UUID, wanted: Wanted, shape: Shape
-) -> CoreAnswer | None:
-    """The citizen and the lists wanted, or None when there is no such citizen."""
+    core: asyncpg.Connection,
+    citizen_id: uuid.UUID,
+    wanted: Wanted,
+    shape: Shape,
+    count: ToWrite | None = None,
+) -> tuple[CoreAnswer | None, list[Record] | None]:
+    """The citizen and the lists wanted (None when there is no such citizen) and, when
+    count is given, the rows its write returned (see `RequestCounts.written`)."""
     arguments = [citizen_id, *_page_arguments(wanted.tests), *_page_arguments(wanted.check_ins)]
-    first = await core.fetchrow(core_statement(shape), *arguments)
-    if first is None:
-        return None
+    if count is not None:
+        arguments += count.arguments()
+    first = await core.fetchrow(core_statement(shape, count is not None), *arguments)
+    counted = None if count is None else list(first["counted"])
+    if first is None or first["id"] is None:
+        return None, counted
     answer = CoreAnswer(
         citizen=first,
         check_ins=_rows(first["check_ins"], shape.check_in_columns) if shape.check_ins else [],
@@ -287,7 +306,7 @@ async def read_core(
         answer.samples = _rows(first["samples"], shape.sample_columns)
     elif shape.tests:
         answer.test_ids = list(first["test_ids"])
-    return answer
+    return answer, counted
 
 
 _DOSES = f"""

@@ -5,11 +5,11 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
@@ -60,35 +60,56 @@ async def hit(core: AsyncConnection, key: str, window: timedelta) -> Hit:
     return Hit(count=row.hits, retry_after=max(1, math.ceil(remaining)))
 
 
-_ADD_HITS = """
+def add_hits_statement(keys: str, counts: str, window: str) -> str:
+    """The INSERT adding each key's count, its parameters named as given (`$n`): also
+    written into a compiled plan's own statement, so that a request is counted in the
+    round trip that reads its answer."""
+    return f"""
     INSERT INTO core.rate_limits AS r (key, window_start, hits)
-    SELECT added.key, now(), added.n FROM unnest($1::varchar[], $2::integer[]) AS added(key, n)
+    SELECT added.key, now(), added.n
+    FROM unnest({keys}::varchar[], {counts}::integer[]) AS added(key, n)
     ON CONFLICT (key) DO UPDATE SET
-        hits = CASE WHEN r.window_start <= now() - make_interval(secs => $3)
+        hits = CASE WHEN r.window_start <= now() - make_interval(secs => {window})
                     THEN EXCLUDED.hits ELSE r.hits + EXCLUDED.hits END,
-        window_start = CASE WHEN r.window_start <= now() - make_interval(secs => $3)
+        window_start = CASE WHEN r.window_start <= now() - make_interval(secs => {window})
                             THEN now() ELSE r.window_start END
     RETURNING key, hits, window_start, now() AS now
-"""
+    """
 
 
-async def add_hits(
-    core: asyncpg.Connection, counts: Mapping[str, int], window: timedelta
-) -> dict[str, Hit]:
-    """Add each key's count in one statement (one round trip, keys in a fixed order so
-    that concurrent callers lock them alike) and say what each window now holds. On a
-    plain asyncpg connection: requests count, and SQLAlchemy's layers cost more than
-    the statement."""
-    keys = sorted(counts)
-    rows = await core.fetch(_ADD_HITS, keys, [counts[k] for k in keys], window.total_seconds())
+_ADD_HITS = add_hits_statement("$1", "$2", "$3")
+
+
+@dataclass(frozen=True)
+class ToWrite:
+    """Hits that must reach the store before their request is decided: a caller this
+    process has not counted yet, or one near its limit."""
+
+    counts: dict[str, int]
+    window: timedelta
+
+    def arguments(self) -> list[Any]:
+        """The statement's arguments: keys in a fixed order, so that concurrent writers
+        lock them alike, their counts, the window in seconds."""
+        keys = sorted(self.counts)
+        return [keys, [self.counts[k] for k in keys], self.window.total_seconds()]
+
+
+@dataclass
+class Counting:
+    """A request's hits still to be written, and what the store said once they are."""
+
+    limits: dict[str, int]
+    to_write: ToWrite
+    hits: dict[str, Hit] | None = None
+
+
+def hits_from(rows: Iterable[Sequence[Any]], window: timedelta) -> dict[str, Hit]:
+    """What each window holds, from the rows (key, hits, window_start, now) the statement
+    returned."""
     return {
-        row["key"]: Hit(
-            count=row["hits"],
-            retry_after=max(
-                1, math.ceil((row["window_start"] + window - row["now"]).total_seconds())
-            ),
-        )
-        for row in rows
+        key: Hit(count=hits, retry_after=max(1, math.ceil((start + window - now).total_seconds())))
+        for key, hits, start, now in rows
     }
 
 
@@ -105,8 +126,9 @@ class RequestCounts:
     A key's hits are kept here and added to the core store every `flush_seconds`
     while this process's estimate (the store's count at the last write, plus the hits
     kept since) stays within half the key's limit; past that, and for a key this
-    process has not counted yet, each hit is written before it is answered, so the
-    decision is the store's. What another process has kept but not written yet (at
+    process has not counted yet, each hit is written before it is answered (on its own,
+    or inside the statement of a compiled plan that reads the answer), so the decision
+    is the store's. What another process has kept but not written yet (at
     most half a limit, for at most one flush) is all a decision can miss.
     """
 
@@ -123,9 +145,9 @@ class RequestCounts:
             return None
         return (known.count if now < known.ends else 0) + self._pending[key] + 1
 
-    async def hit(self, limits: Mapping[str, int]) -> dict[str, Hit]:
-        """Count one hit on each key; what each window holds (as far as this process
-        knows when the hit is only kept)."""
+    def take(self, limits: Mapping[str, int]) -> dict[str, Hit] | ToWrite:
+        """Count one hit on each key: what each window holds when this process may decide
+        alone, else the hits to write before deciding (see `write` and `written`)."""
         now = time.monotonic()
         estimates = {key: self._estimate(key, now) for key in limits}
         if all(e is not None and 2 * e <= limits[k] for k, e in estimates.items()):
@@ -134,12 +156,23 @@ class RequestCounts:
                 key: Hit(count=int(estimate or 0), retry_after=1)
                 for key, estimate in estimates.items()
             }
-        counts = {key: self._pending.pop(key, 0) + 1 for key in limits}
-        return await self._write(counts)
+        return ToWrite({key: self._pending.pop(key, 0) + 1 for key in limits}, self._window)
 
-    async def _write(self, counts: Mapping[str, int]) -> dict[str, Hit]:
+    async def hit(self, limits: Mapping[str, int]) -> dict[str, Hit]:
+        """Count one hit on each key; what each window holds (as far as this process
+        knows when the hit is only kept)."""
+        taken = self.take(limits)
+        return taken if isinstance(taken, dict) else await self.write(taken)
+
+    async def write(self, to_write: ToWrite) -> dict[str, Hit]:
         async with self._engines.plain(Store.CORE) as core:
-            hits = await add_hits(core, counts, self._window)
+            rows = await core.fetch(_ADD_HITS, *to_write.arguments())
+        return self.written(rows)
+
+    def written(self, rows: Iterable[Sequence[Any]]) -> dict[str, Hit]:
+        """What the windows hold after a write of `ToWrite` (here or inside another
+        statement) returned rows."""
+        hits = hits_from(rows, self._window)
         now = time.monotonic()
         for key, found in hits.items():
             self._known[key] = _Known(found.count, now + found.retry_after)
@@ -153,7 +186,7 @@ class RequestCounts:
                 del self._known[key]
         pending, self._pending = self._pending, Counter()
         if pending:
-            await self._write(pending)
+            await self.write(ToWrite(dict(pending), self._window))
 
     async def keep_flushing(self) -> None:
         while True:

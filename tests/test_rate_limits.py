@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from api.app import create_app
+from api.schema import schema
 from models.stores import Store
 
 VACCINES = {"query": "{ vaccines { code } }"}
@@ -92,3 +93,59 @@ async def test_two_processes_counting_in_batches_refuse_past_the_limit_exactly(c
         ]
 
     assert statuses == [200] * 10 + [429] * 2
+
+
+DASHBOARD = {"query": "{ me { fullName vaccinations { doseNumber } } }"}
+
+
+async def _token_hits(engines, citizen) -> int:
+    async with engines[Store.CORE].connect() as core:
+        query = sa.text("SELECT hits FROM core.rate_limits WHERE key = :key")
+        return (await core.execute(query, {"key": f"req:citizen:{citizen}"})).scalar_one()
+
+
+async def test_a_dashboard_answered_by_its_plan_is_counted_once_per_request(
+    client_with, given, issuer, engines
+):
+    citizen = await given.citizen(full_name="Đỗ Văn Hải")
+    headers = {"Authorization": f"Bearer {issuer.issue(citizen)}"}
+    async with client_with(address="10.1.0.9", rate_limit_per_token=5) as client:
+        answers = [await client.post("/graphql", json=DASHBOARD, headers=headers) for _ in range(5)]
+
+    assert schema.plans.known(DASHBOARD["query"]) is not None
+    assert [answer.status_code for answer in answers] == [200] * 5
+    assert {answer.json()["data"]["me"]["fullName"] for answer in answers} == {"Đỗ Văn Hải"}
+    assert await _token_hits(engines, citizen) == 5
+
+
+async def test_a_dashboard_past_its_limit_is_refused_though_its_plan_read_it(
+    client_with, given, issuer, engines
+):
+    citizen = await given.citizen()
+    headers = {"Authorization": f"Bearer {issuer.issue(citizen)}"}
+    async with client_with(address="10.1.0.10", rate_limit_per_token=3) as client:
+        answers = [await client.post("/graphql", json=DASHBOARD, headers=headers) for _ in range(4)]
+
+    assert schema.plans.known(DASHBOARD["query"]) is not None
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    refused = answers[-1].json()
+    assert "data" not in refused
+    assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert await _token_hits(engines, citizen) == 4
+
+
+async def test_a_dashboard_of_a_citizen_no_longer_there_is_counted_once(
+    client_with, given, issuer, engines
+):
+    citizen = await given.citizen()
+    headers = {"Authorization": f"Bearer {issuer.issue(citizen)}"}
+    async with client_with(address="10.1.0.11", rate_limit_per_token=3) as client:
+        await client.post("/graphql", json=DASHBOARD, headers=headers)
+        async with engines[Store.CORE].begin() as core:
+            await core.execute(
+                sa.text("DELETE FROM core.citizens WHERE id = :id"), {"id": citizen}
+            )
+        gone = [await client.post("/graphql", json=DASHBOARD, headers=headers) for _ in range(3)]
+
+    assert [answer.status_code for answer in gone][-1] == 429
+    assert await _token_hits(engines, citizen) == 4
