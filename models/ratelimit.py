@@ -165,7 +165,8 @@ class RequestCounts:
         return taken if isinstance(taken, dict) else await self.write(taken)
 
     async def write(self, to_write: ToWrite) -> dict[str, Hit]:
-        async with self._engines.plain(Store.CORE) as core:
+        engines = self._engines
+        async with asyncio.timeout(engines.read_timeout), engines.plain(Store.CORE) as core:
             rows = await core.fetch(_ADD_HITS, *to_write.arguments())
         return self.written(rows)
 

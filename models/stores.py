@@ -181,8 +181,6 @@ class Engines(Mapping[Store, AsyncEngine]):
     def __init__(self, urls: StoreUrls, settings: Settings) -> None:
         self.urls = urls
         self.read_timeout = settings.store_read_timeout
-        # How long a request waits for a connection of a plain pool (Engines.pool).
-        self.acquire_timeout = settings.store_connect_timeout
         self.observer = StoreObserver()
         self._engines = {
             store: create_engine_for(store, url, settings) for store, url in urls.items()
@@ -247,9 +245,11 @@ class Engines(Mapping[Store, AsyncEngine]):
     async def plain(self, store: Store) -> AsyncIterator[asyncpg.Connection]:
         """A connection of the store's plain pool. One that fails in any way is closed, not
         returned: the pool skips asyncpg's reset round trip, which is what would otherwise
-        find a connection left mid-statement (by a timeout, a restarted server)."""
+        find a connection left mid-statement (by a timeout, a restarted server). The caller
+        bounds the whole use, the wait for a connection included, with its own timeout
+        (asyncpg's acquire timeout would be a second one, and a task, per request)."""
         pool = await self.pool(store)
-        async with pool.acquire(timeout=self.acquire_timeout) as connection:
+        async with pool.acquire() as connection:
             try:
                 yield connection
             except BaseException as error:
