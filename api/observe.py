@@ -33,20 +33,24 @@ log = logging.getLogger("healthgraph.request")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 # The most severe first: a request's outcome is the worst code among its errors.
-_SEVERITY = (
-    ErrorCode.INTERNAL,
-    ErrorCode.STORE_UNAVAILABLE,
-    ErrorCode.TIMEOUT,
-    ErrorCode.RATE_LIMITED,
-    ErrorCode.UNAUTHENTICATED,
-    ErrorCode.FORBIDDEN,
-    ErrorCode.NOT_FOUND,
-    ErrorCode.BAD_USER_INPUT,
-    ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+_SEVERITY = tuple(
+    code.value
+    for code in (
+        ErrorCode.INTERNAL,
+        ErrorCode.STORE_UNAVAILABLE,
+        ErrorCode.TIMEOUT,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.UNAUTHENTICATED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.BAD_USER_INPUT,
+        ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+    )
 )
 # Refusals told by the HTTP status alone, before any GraphQL ran.
 _BY_STATUS = {429: ErrorCode.RATE_LIMITED.value, 504: ErrorCode.TIMEOUT.value}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_INTERNAL = ErrorCode.INTERNAL.value
 _WARNINGS = frozenset(
     {ErrorCode.STORE_UNAVAILABLE.value, ErrorCode.RATE_LIMITED.value, ErrorCode.TIMEOUT.value}
 )
@@ -70,8 +74,8 @@ class Observed:
 
     def outcome(self, status: int) -> str:
         for code in _SEVERITY:
-            if code.value in self.codes:
-                return code.value
+            if code in self.codes:
+                return code
         if status in _BY_STATUS:
             return _BY_STATUS[status]
         if status >= 500:
@@ -96,7 +100,7 @@ def _offered_request_id(scope: Scope) -> str | None:
 
 
 def _level(outcome: str) -> int:
-    if outcome == ErrorCode.INTERNAL.value:
+    if outcome == _INTERNAL:
         return logging.ERROR
     return logging.WARNING if outcome in _WARNINGS else logging.INFO
 
@@ -158,23 +162,40 @@ class ObserveRequests:
             if outcome == ErrorCode.INTERNAL.value:
                 span.set_status(Status(StatusCode.ERROR))
         if self.access_log:
-            log.log(
-                _level(outcome),
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "request_id": observed.request_id,
-                    "status": status,
-                    "operation": observed.operation,
-                    "operation_type": observed.operation_type,
-                    "principal": observed.principal,
-                    "duration_ms": round(seconds * 1000, 2),
-                    "outcome": outcome,
-                    "error_codes": sorted(observed.codes),
-                },
-            )
+            _access_line(scope, observed, status, seconds, outcome)
+
+
+def _access_line(
+    scope: Scope, observed: Observed, status: int, seconds: float, outcome: str
+) -> None:
+    level = _level(outcome)
+    if not log.isEnabledFor(level):
+        return
+    # Logger.log would also look up the calling frame, which no line shows.
+    record = log.makeRecord(
+        log.name,
+        level,
+        __file__,
+        _ACCESS_LINE,
+        "%s %s %s",
+        (scope["method"], scope["path"], status),
+        None,
+        "_access_line",
+        {
+            "request_id": observed.request_id,
+            "status": status,
+            "operation": observed.operation,
+            "operation_type": observed.operation_type,
+            "principal": observed.principal,
+            "duration_ms": round(seconds * 1000, 2),
+            "outcome": outcome,
+            "error_codes": sorted(observed.codes),
+        },
+    )
+    log.handle(record)
+
+
+_ACCESS_LINE = _access_line.__code__.co_firstlineno
 
 
 def _tracer(scope: Scope) -> Tracer | None:

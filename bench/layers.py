@@ -4,10 +4,11 @@ The same request (the dashboard, or `--document me` for `{ me { id } }`) for the
 citizens, through the ASGI app in this process, one request at a time, under these
 configurations:
 
-  production    every layer as served: one JSON access-log line per request (to a
-                file), Prometheus metrics (requests, operations, store reads, pool
-                gauges), OpenTelemetry off, rate-limit counting per token and per
-                client address in the core store
+  production    every layer as served: one JSON access-log line per request (the
+                service's log handler, writing to a file), Prometheus metrics
+                (requests, operations, store reads, pool gauges), OpenTelemetry
+                off, rate-limit counting per token and per client address in the
+                core store
   no-log        production without the access log
   no-metrics    production without the metrics
   no-counting   production without the rate-limit counting
@@ -212,10 +213,8 @@ async def _main(args: argparse.Namespace) -> None:
     citizens = _citizen_ids(database, args.tokens)
     log_file = data_dir / "access.log"
     config = log_config("INFO")
-    config["handlers"] = {
-        "file": {"class": "logging.FileHandler", "formatter": "json", "filename": str(log_file)}
-    }
-    config["root"]["handlers"] = ["file"]
+    # The service's own handler, writing to a file instead of stderr.
+    config["handlers"]["stderr"]["stream"] = log_file.open("a")
     logging.config.dictConfig(config)
     document = DOCUMENTS[args.document]
     names = list(CONFIGURATIONS)
