@@ -105,7 +105,7 @@ class JsonLines(logging.Formatter):
 _WHOLE_WRITE = getattr(select, "PIPE_BUF", 512)
 
 
-class BatchedLines(logging.StreamHandler):  # type: ignore[type-arg]
+class BatchedLines(logging.StreamHandler[Any]):
     """A StreamHandler that keeps the INFO lines of the `batched` loggers (the access log)
     and writes them in batches instead of one write and flush per line.
 

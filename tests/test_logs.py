@@ -1,14 +1,18 @@
 """Logs are for operators: one JSON line per request, client mistakes are not errors,
-and no line carries a phone number, an ID, a token or a sign-in code."""
+and no line carries a phone number, an ID, a token or a sign-in code. The access log's
+lines reach the stream in batches of whole lines, within half a second."""
 
 import json
 import logging
 import re
+import select
+import time
+import weakref
 
 import pytest
 import sqlalchemy as sa
 
-from api.logs import JsonLines
+from api.logs import BatchedLines, JsonLines
 from models.stores import Store
 from tests.conftest import SUITE_LOG
 
@@ -142,3 +146,91 @@ async def test_a_callers_request_id_is_kept_only_when_short_and_plain(client, of
     returned = response.headers["x-request-id"]
     assert (returned == offered) is kept
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", returned)
+
+
+class Writes:
+    """A stream that remembers each write."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.writes.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def batched_to(stream: Writes, interval: float = 60) -> BatchedLines:
+    handler = BatchedLines(stream, batched=["healthgraph.request"], interval=interval)
+    handler.setFormatter(JsonLines())
+    return handler
+
+
+def line_of(name: str = "healthgraph.request", level: int = logging.INFO) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, "POST /graphql 200", None, None)
+
+
+def test_access_lines_are_written_together_within_the_interval():
+    stream = Writes()
+    handler = batched_to(stream, interval=0.05)
+
+    for _ in range(3):
+        handler.handle(line_of())
+    kept = list(stream.writes)
+    deadline = time.monotonic() + 5
+    while not stream.writes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    handler.close()
+
+    assert kept == []
+    [written] = stream.writes
+    assert [json.loads(line)["logger"] for line in written.splitlines()] == [
+        "healthgraph.request"
+    ] * 3
+
+
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [
+        ("healthgraph.request", logging.WARNING),
+        ("healthgraph.request", logging.ERROR),
+        ("uvicorn.error", logging.INFO),
+    ],
+)
+def test_a_warning_or_another_loggers_line_is_written_at_once_after_the_kept_ones(name, level):
+    stream = Writes()
+    handler = batched_to(stream)
+
+    handler.handle(line_of())
+    handler.handle(line_of(name, level))
+
+    [written] = stream.writes
+    assert [json.loads(line)["logger"] for line in written.splitlines()] == [
+        "healthgraph.request",
+        name,
+    ]
+    handler.close()
+
+
+def test_kept_lines_are_written_when_logging_shuts_down():
+    stream = Writes()
+    handler = batched_to(stream)
+    handler.handle(line_of())
+
+    logging.shutdown([weakref.ref(handler)])
+
+    assert len("".join(stream.writes).splitlines()) == 1
+
+
+def test_each_write_holds_whole_lines_and_no_more_than_a_pipe_writes_at_once():
+    stream = Writes()
+    handler = batched_to(stream)
+
+    for _ in range(100):
+        handler.handle(line_of())
+    handler.close()
+
+    assert len(stream.writes) > 1
+    assert all(w.endswith("\n") and len(w.encode()) <= select.PIPE_BUF for w in stream.writes)
+    assert len("".join(stream.writes).splitlines()) == 100

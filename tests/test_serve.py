@@ -276,6 +276,8 @@ async def test_sigterm_lets_a_request_in_flight_finish(settings, engines, given,
     # uvicorn stops cleanly, then lets the signal end the process as the signal would.
     assert returncode in (0, -signal.SIGTERM)
     assert any("Finished server process" in line["message"] for line in server.lines())
+    # The request's access line was written before the process ended.
+    assert [line["status"] for line in server.request_lines()] == [200]
 
 
 def test_serve_refuses_a_busy_port_before_printing_a_banner_or_token(settings, tmp_path):
