@@ -237,6 +237,8 @@ async def _main(args: argparse.Namespace) -> None:
                 f"p90 {run.p90_ms:6.2f} ms  CPU {run.cpu_ms:5.2f} ms/request",
                 flush=True,
             )
+    # The handler writes the access log's last lines within half a second: now.
+    logging.shutdown()
     print(
         f"\nload average {os.getloadavg()[0]:.2f} at the end; log lines written: "
         f"{sum(1 for _ in log_file.open())}\n"
