@@ -1,7 +1,7 @@
 """What one request's access-log line costs, for several revisions side by side.
 
-    .venv/bin/python -m bench.access_log 86be80c HEAD --rounds 5
-    .venv/bin/python -m bench.access_log 86be80c HEAD --stream pipe
+    .venv/bin/python -m bench.access_log 56e972a HEAD --rounds 5
+    .venv/bin/python -m bench.access_log 56e972a HEAD --stream pipe
 
 Each revision runs in its own process (a worktree under bench/results/worktrees, as
 bench.revisions does), one after the other in an order that rotates every round. A run
