@@ -142,9 +142,7 @@ async def test_a_dashboard_of_a_citizen_no_longer_there_is_counted_once(
     async with client_with(address="10.1.0.11", rate_limit_per_token=3) as client:
         await client.post("/graphql", json=DASHBOARD, headers=headers)
         async with engines[Store.CORE].begin() as core:
-            await core.execute(
-                sa.text("DELETE FROM core.citizens WHERE id = :id"), {"id": citizen}
-            )
+            await core.execute(sa.text("DELETE FROM core.citizens WHERE id = :id"), {"id": citizen})
         gone = [await client.post("/graphql", json=DASHBOARD, headers=headers) for _ in range(3)]
 
     assert [answer.status_code for answer in gone][-1] == 429
