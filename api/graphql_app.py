@@ -7,7 +7,7 @@ to its text.
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -38,6 +38,7 @@ from api.graphql_http import (
 )
 from api.live import accept_connection
 from api.persisted_queries import register, resolve_query
+from api.plans import PlannedSchema, Plans
 from api.rate_limits import count_request, settle_count
 
 
@@ -58,7 +59,10 @@ class HealthGraphQL(GraphQL[Context, None]):
         from api.schema import schema
 
         super().__init__(schema, **options)
-        self.plans = schema.plans
+
+    @property
+    def plans(self) -> Plans:
+        return cast(PlannedSchema, self.schema).plans
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +70,7 @@ class HealthGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(request)
+            response = await self._planned(request) or await self.run(request)
         except TransportError as error:
             response = error_response(scope, error)
         except HTTPException as error:
@@ -78,6 +82,44 @@ class HealthGraphQL(GraphQL[Context, None]):
                 ),
             )
         await response(scope, receive, send)
+
+    async def _planned(self, request: Request) -> Response | None:
+        """A compiled plan's answer to a plain POST of a document it knows, given without
+        the generic view's layers; None when the request is anything else, or the plan
+        cannot answer it, and the view answers it as always (counted once, the body
+        read once). What a plain POST is: JSON content, a body of `query`, perhaps
+        `operationName` (the plan's own) and empty `variables` and `extensions`, and no
+        allow-list of documents to check it against."""
+        services: Services = request.app.state.services
+        if request.method != "POST" or services.settings.persisted_queries_only:
+            return None
+        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if content_type != "application/json":
+            return None
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        if type(body) is not dict or not body.keys() <= _PLAIN_REQUEST:
+            return None
+        query = body.get("query")
+        plan = self.plans.known(query) if type(query) is str else None
+        if (
+            plan is None
+            or body.get("operationName") not in (None, plan.operation_name)
+            or body.get("variables") not in (None, {})
+            or body.get("extensions") not in (None, {})
+        ):
+            return None
+        context = await build_context(request, None, services)
+        await count_request(context, plan_may_write=True)
+        data = await plan.answer(context)
+        await settle_count(context)
+        if data is None:
+            request.state.counted = True
+            return None
+        media_type = response_media_type(request.headers.get("accept"))
+        return Response(self.encode_json({"data": data}), media_type=media_type)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -122,9 +164,10 @@ class HealthGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         # A document with a compiled plan is counted by the plan's own statement.
         query = request_data.query
-        await count_request(
-            context, plan_may_write=query is not None and self.plans.known(query) is not None
-        )
+        if not getattr(request.state, "counted", False):
+            await count_request(
+                context, plan_may_write=query is not None and self.plans.known(query) is not None
+            )
         try:
             resolved = await resolve_query(context, query, request_data.extensions)
         except Exception:
@@ -194,6 +237,10 @@ class HealthGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         accept_connection(context)
         return await super().on_ws_connect(context)
+
+
+# The members of a request body a compiled plan may answer without the generic view.
+_PLAIN_REQUEST = frozenset({"query", "operationName", "variables", "extensions"})
 
 
 def _never_ran(result: ExecutionResult) -> bool:

@@ -454,9 +454,13 @@ class Plan:
                 )
                 evaluated = passes.get(principal.citizen_id)
                 view = replace(view, health_pass=health_pass_from(evaluated) if evaluated else None)
-            return dict(self.build(view))
+            data = dict(self.build(view))
         except Exception:  # the generic executor answers, and reports the error
             return None
+        observed = getattr(context, "observed", None)
+        if observed is not None:  # the request's log line and metrics name it
+            observed.operation, observed.operation_type = self.operation_name, "query"
+        return data
 
 
 async def _fetched(engines: Engines, store: Store, read: Callable[[Any], Any]) -> Any:
@@ -792,9 +796,6 @@ class PlannedSchema(strawberry.Schema):
             if isinstance(context_value, Context):
                 await settle_count(context_value)
             if data is not None:
-                observed = getattr(context_value, "observed", None)
-                if observed is not None:  # the request's log line and metrics name it
-                    observed.operation, observed.operation_type = plan.operation_name, "query"
                 return ExecutionResult(data=data, errors=None)
         if isinstance(context_value, Context):
             await settle_count(context_value)
