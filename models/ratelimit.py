@@ -1,6 +1,7 @@
 """Fixed-window counters kept in PostgreSQL, so every app process shares them (core store)."""
 
 import asyncio
+import heapq
 import logging
 import math
 import time
@@ -137,6 +138,8 @@ class RequestCounts:
         self._window = window
         self._flush_seconds = flush_seconds
         self._known: dict[str, _Known] = {}
+        # (when a known key's window ends, key), soonest first: what flush forgets.
+        self._ending: list[tuple[float, str]] = []
         self._pending: Counter[str] = Counter()
 
     def _estimate(self, key: str, now: float) -> int | None:
@@ -176,14 +179,20 @@ class RequestCounts:
         hits = hits_from(rows, self._window)
         now = time.monotonic()
         for key, found in hits.items():
-            self._known[key] = _Known(found.count, now + found.retry_after)
+            ends = now + found.retry_after
+            self._known[key] = _Known(found.count, ends)
+            heapq.heappush(self._ending, (ends, key))
         return hits
 
     async def flush(self) -> None:
         """Write the hits kept so far; forget the keys whose window ended."""
         now = time.monotonic()
-        for key in [k for k, known in self._known.items() if known.ends <= now]:
-            if key not in self._pending:
+        ending = self._ending
+        while ending and ending[0][0] <= now:
+            _, key = heapq.heappop(ending)
+            known = self._known.get(key)
+            # A key written again since has a later end of its own in the heap.
+            if known is not None and known.ends <= now and key not in self._pending:
                 del self._known[key]
         pending, self._pending = self._pending, Counter()
         if pending:

@@ -1,10 +1,14 @@
 """Requests are counted per caller and per address in the core store."""
 
+import asyncio
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from api.app import create_app
 from api.schema import schema
+from models.ratelimit import RequestCounts, ToWrite
 from models.stores import Store
 
 VACCINES = {"query": "{ vaccines { code } }"}
@@ -147,3 +151,24 @@ async def test_a_dashboard_of_a_citizen_no_longer_there_is_counted_once(
 
     assert [answer.status_code for answer in gone][-1] == 429
     assert await _token_hits(engines, citizen) == 4
+
+
+async def test_a_caller_is_decided_in_the_process_while_its_window_lasts(engines):
+    counts = RequestCounts(engines, timedelta(seconds=30), flush_seconds=0.5)
+    limits = {"req:address:10.1.0.12": 100}
+    await counts.hit(limits)
+
+    await counts.flush()
+
+    assert isinstance(counts.take(limits), dict)
+
+
+async def test_a_caller_whose_window_ended_is_forgotten_and_read_from_the_store_again(engines):
+    counts = RequestCounts(engines, timedelta(seconds=1), flush_seconds=0.5)
+    limits = {"req:address:10.1.0.13": 100}
+    await counts.hit(limits)
+    await asyncio.sleep(1.1)
+
+    await counts.flush()
+
+    assert isinstance(counts.take(limits), ToWrite)
