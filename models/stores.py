@@ -4,9 +4,10 @@ import asyncio
 import logging
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from models.config import Settings
+from models.plain_pool import PlainPool, PoolClosed
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +173,6 @@ class StoreObserver:
         yield
 
 
-async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
-    return None
-
-
 class Engines(Mapping[Store, AsyncEngine]):
     """The engines of the three stores, built once per process."""
 
@@ -190,8 +188,7 @@ class Engines(Mapping[Store, AsyncEngine]):
             for store, engine in self._engines.items()
         }
         self._settings = settings
-        self._pools: dict[str, asyncpg.Pool] = {}
-        self._opening: dict[str, asyncio.Task[asyncpg.Pool]] = {}
+        self._pools: dict[str, PlainPool] = {}
 
     def __getitem__(self, store: Store) -> AsyncEngine:
         return self._engines[store]
@@ -219,60 +216,46 @@ class Engines(Mapping[Store, AsyncEngine]):
         """Both stores' tables are in one database: one statement can read both."""
         return self.urls[store] == self.urls[other]
 
-    async def pool(self, store: Store) -> asyncpg.Pool:
-        """A plain asyncpg pool on the store's database, without SQLAlchemy, for what runs
-        on every request (compiled plans, request counting); stores with the same URL share
-        one. Opened on first use, in the running event loop, and closed by dispose."""
+    def pool(self, store: Store) -> PlainPool:
+        """The plain pool of the store's database (models/plain_pool.py), without
+        SQLAlchemy, for what runs on every request (compiled plans, request counting);
+        stores with the same URL share one. Connections are opened as requests need
+        them, up to `HEALTHGRAPH_STORE_POOL_SIZE`, and closed by dispose."""
         url = self.urls[store]
         pool = self._pools.get(url)
-        if pool is not None:
-            return pool
-        # One opening per URL, shielded: a request cancelled while it waits must not
-        # leave a half-opened pool behind for the next one.
-        opening = self._opening.get(url)
-        if opening is None:
-            opening = asyncio.ensure_future(self._open_pool(url))
-            self._opening[url] = opening
-        try:
-            pool = await asyncio.shield(opening)
-        finally:
-            if opening.done():
-                self._opening.pop(url, None)
-        self._pools[url] = pool
+        if pool is None:
+            pool = self._pools[url] = PlainPool(
+                partial(self._connect, url), self._settings.store_pool_size
+            )
         return pool
 
     @asynccontextmanager
     async def plain(self, store: Store) -> AsyncIterator[asyncpg.Connection]:
         """A connection of the store's plain pool. One that fails in any way is closed, not
-        returned: the pool skips asyncpg's reset round trip, which is what would otherwise
-        find a connection left mid-statement (by a timeout, a restarted server). The caller
-        bounds the whole use, the wait for a connection included, with its own timeout
-        (asyncpg's acquire timeout would be a second one, and a task, per request)."""
-        pool = await self.pool(store)
-        async with pool.acquire() as connection:
-            try:
-                yield connection
-            except BaseException as error:
-                with suppress(asyncpg.InterfaceError):  # already closed and given back
-                    connection.terminate()
-                if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError):
-                    # The connection broke under us (a server that went away mid-read).
-                    raise StoreUnavailable(store) from error
-                raise
+        given back: nothing resets a connection between uses, and one left mid-statement
+        (by a timeout, a restarted server) would fail the next request. The caller bounds
+        the whole use, the wait for a connection included, with its own timeout."""
+        pool = self.pool(store)
+        try:
+            connection = await pool.acquire()
+        except PoolClosed as error:
+            raise StoreUnavailable(store) from error
+        try:
+            yield connection
+        except BaseException as error:
+            pool.release(connection, broken=True)
+            if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError):
+                # The connection broke under us (a server that went away mid-read).
+                raise StoreUnavailable(store) from error
+            raise
+        pool.release(connection)
 
-    async def _open_pool(self, url: str) -> asyncpg.Pool:
+    async def _connect(self, url: str) -> asyncpg.Connection:
         settings = self._settings
-        return await asyncpg.create_pool(
+        return await asyncpg.connect(
             plain_url(url),
-            # Connections are opened as requests need them, up to the engine's size.
-            min_size=0,
-            max_size=settings.store_pool_size,
             timeout=settings.store_connect_timeout,
             command_timeout=settings.store_statement_timeout + 1,
-            # Nothing run here changes the session: asyncpg's default reset (a round trip
-            # of RESET ALL, UNLISTEN *, ... on every release) would have nothing to undo.
-            # An open transaction is still rolled back.
-            reset=_nothing_to_reset,
             server_settings={
                 "statement_timeout": str(int(settings.store_statement_timeout * 1000)),
                 "application_name": "healthgraph",
@@ -285,11 +268,7 @@ class Engines(Mapping[Store, AsyncEngine]):
     async def dispose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
-            try:
-                async with asyncio.timeout(5):
-                    await pool.close()
-            except TimeoutError:
-                pool.terminate()
+            await pool.close()
         for engine in self._engines.values():
             await engine.dispose()
 
