@@ -114,13 +114,6 @@ def hits_from(rows: Iterable[Sequence[Any]], window: timedelta) -> dict[str, Hit
     }
 
 
-@dataclass
-class _Known:
-    count: int
-    # time.monotonic() at which the window the count belongs to ends.
-    ends: float
-
-
 class RequestCounts:
     """Request counters shared by every process, written in batches.
 
@@ -137,7 +130,10 @@ class RequestCounts:
         self._engines = engines
         self._window = window
         self._flush_seconds = flush_seconds
-        self._known: dict[str, _Known] = {}
+        # Per key: the store's count at the last write, and the time.monotonic() at which
+        # the window it belongs to ends. Plain tuples: the garbage collector does not
+        # track them, and a busy process knows hundreds of thousands of keys.
+        self._known: dict[str, tuple[int, float]] = {}
         # (when a known key's window ends, key), soonest first: what flush forgets.
         self._ending: list[tuple[float, str]] = []
         self._pending: Counter[str] = Counter()
@@ -146,7 +142,8 @@ class RequestCounts:
         known = self._known.get(key)
         if known is None:
             return None
-        return (known.count if now < known.ends else 0) + self._pending[key] + 1
+        count, ends = known
+        return (count if now < ends else 0) + self._pending[key] + 1
 
     def take(self, limits: Mapping[str, int]) -> dict[str, Hit] | ToWrite:
         """Count one hit on each key: what each window holds when this process may decide
@@ -180,7 +177,7 @@ class RequestCounts:
         now = time.monotonic()
         for key, found in hits.items():
             ends = now + found.retry_after
-            self._known[key] = _Known(found.count, ends)
+            self._known[key] = (found.count, ends)
             heapq.heappush(self._ending, (ends, key))
         return hits
 
@@ -192,7 +189,7 @@ class RequestCounts:
             _, key = heapq.heappop(ending)
             known = self._known.get(key)
             # A key written again since has a later end of its own in the heap.
-            if known is not None and known.ends <= now and key not in self._pending:
+            if known is not None and known[1] <= now and key not in self._pending:
                 del self._known[key]
         pending, self._pending = self._pending, Counter()
         if pending:
