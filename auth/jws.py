@@ -4,14 +4,17 @@ PyJWT refuses a segment holding anything but the base64url alphabet (or a paddin
 that does not belong) before decoding it: a sound check, but made one character
 at a time in a Python generator, which on a token of some 400 characters costs
 about as much as the ES256 signature check itself. This decoder makes the same
-checks with `bytes.translate`; everything else (signature, algorithms, claims) is
+checks with `bytes.translate`, and reads the payload (signed, so ours) with orjson
+through PyJWT's hook for it; everything else (signature, algorithms, claims) is
 PyJWT's own.
 """
 
 import base64
 import binascii
+from typing import Any
 
 import jwt
+import orjson
 from jwt.exceptions import DecodeError
 
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -46,6 +49,15 @@ class Decoder(jwt.PyJWT):
     def __init__(self) -> None:
         super().__init__()
         self._jws = _SegmentsInC(options=self._get_sig_options())
+
+    def _decode_payload(self, decoded: dict[str, Any]) -> dict[str, Any]:
+        try:
+            payload = orjson.loads(decoded["payload"])
+        except orjson.JSONDecodeError as error:
+            raise DecodeError(f"Invalid payload string: {error}") from error
+        if not isinstance(payload, dict):
+            raise DecodeError("Invalid payload string: must be a json object")
+        return payload
 
 
 decoder = Decoder()

@@ -84,3 +84,14 @@ def test_a_token_with_junk_in_its_payload_segment_is_refused(issuer: TokenIssuer
     header, payload, signature = issuer.issue(uuid.uuid4()).split(".")
     with pytest.raises(InvalidToken):
         issuer.verify(f"{header}.{payload}+.{signature}")
+
+
+@pytest.mark.parametrize("payload", [b"[1, 2]", b"not json", b'"a string"'])
+def test_a_signed_payload_that_is_not_a_json_object_is_refused(issuer, payload) -> None:
+    key = issuer.keys[0]
+    token = jwt.PyJWS().encode(
+        payload, key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "at+jwt"}
+    )
+
+    with pytest.raises(InvalidToken):
+        issuer.verify(token)
