@@ -34,6 +34,7 @@ from bench.database import (
     history_sizes,
     install_helpers,
     postmaster_pid,
+    prewarm,
     shuffled_citizen_ids,
 )
 from bench.equivalence import differences
@@ -476,6 +477,8 @@ def execute(options: Options, argv: Sequence[str]) -> Path:
         )
         heavy_ids = [str(citizen_id) for citizen_id in heavy]
         heavy_mean, everyone_mean = history_sizes(options.database, heavy)
+    pages = prewarm(options.database)
+    print(f"{options.database.name}: {pages:,} pages read into the system's cache", flush=True)
     our_body, postgraphile_body = _bodies(out)
     run = Run(
         options=options,

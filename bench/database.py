@@ -121,6 +121,21 @@ def install_helpers(database: Database) -> int:
     return int(row[0]) if row else 0
 
 
+def prewarm(database: Database) -> int:
+    """Read every table and index of the three stores once (pg_prewarm, into the operating
+    system's cache), so that no target of the first round pays the disk for the data's
+    first read; returns the pages read. Without it the first round's cold runs waited on
+    the disk, every target alike, at a fraction of their CPU."""
+    with database.connect() as connection:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        row = connection.execute(
+            "SELECT coalesce(sum(pg_prewarm(c.oid, 'read')), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname IN ('core', 'immunization', 'testing') AND c.relkind IN ('r', 'i')"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def shuffled_citizen_ids(database: Database, seed: int = 2021) -> list[uuid.UUID]:
     """Every citizen but those given a heavy history, in a fixed random order."""
     with database.connect() as connection:
