@@ -3,6 +3,7 @@
 import asyncio
 from datetime import timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -108,13 +109,22 @@ async def _token_hits(engines, citizen) -> int:
         return (await core.execute(query, {"key": f"req:citizen:{citizen}"})).scalar_one()
 
 
+async def _dashboards(
+    client_with, token: str, address: str, *, limit: int, times: int
+) -> list[httpx.Response]:
+    """The dashboard asked `times` times in a row by one citizen, from one address."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with client_with(address=address, rate_limit_per_token=limit) as client:
+        return [
+            await client.post("/graphql", json=DASHBOARD, headers=headers) for _ in range(times)
+        ]
+
+
 async def test_a_dashboard_answered_by_its_plan_is_counted_once_per_request(
     client_with, given, issuer, engines
 ):
     citizen = await given.citizen(full_name="Đỗ Văn Hải")
-    headers = {"Authorization": f"Bearer {issuer.issue(citizen)}"}
-    async with client_with(address="10.1.0.9", rate_limit_per_token=5) as client:
-        answers = [await client.post("/graphql", json=DASHBOARD, headers=headers) for _ in range(5)]
+    answers = await _dashboards(client_with, issuer.issue(citizen), "10.1.0.9", limit=5, times=5)
 
     assert schema.plans.known(DASHBOARD["query"]) is not None
     assert [answer.status_code for answer in answers] == [200] * 5
@@ -126,9 +136,7 @@ async def test_a_dashboard_past_its_limit_is_refused_though_its_plan_read_it(
     client_with, given, issuer, engines
 ):
     citizen = await given.citizen()
-    headers = {"Authorization": f"Bearer {issuer.issue(citizen)}"}
-    async with client_with(address="10.1.0.10", rate_limit_per_token=3) as client:
-        answers = [await client.post("/graphql", json=DASHBOARD, headers=headers) for _ in range(4)]
+    answers = await _dashboards(client_with, issuer.issue(citizen), "10.1.0.10", limit=3, times=4)
 
     assert schema.plans.known(DASHBOARD["query"]) is not None
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
