@@ -165,12 +165,16 @@ def service_secret(
     path = settings.data_dir / file_name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under a name of its own, then linked into place: workers starting
+        # together all read the one secret that got there first, never a half-written file.
+        written = path.with_name(f".{file_name}.{os.getpid()}.{secrets.token_hex(4)}")
+        _write_new(written, secrets.token_urlsafe(32).encode())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(written, path)
         except FileExistsError:
-            return path.read_bytes().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
+            pass
+        finally:
+            written.unlink()
     return path.read_bytes().strip()
 
 
